@@ -1,0 +1,25 @@
+"""Pytest configuration shared by the test suite and the doctests."""
+
+import os
+
+# Quieten TensorFlow's C++ start-up banner before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+
+def _real_fashion_mnist_available():
+    from fmnist_estimators.datasets import fashion_mnist_available
+
+    return fashion_mnist_available()
+
+
+def pytest_collection_modifyitems(config, items):
+    real = [item for item in items if "real_data" in item.keywords]
+    if real and not _real_fashion_mnist_available():
+        skip = pytest.mark.skip(
+            reason="real Fashion-MNIST files not found: `apt-get install "
+            "dataset-fashion-mnist` or set FMNIST_ESTIMATORS_DATA"
+        )
+        for item in real:
+            item.add_marker(skip)

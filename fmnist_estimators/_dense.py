@@ -1,0 +1,195 @@
+"""Fully connected network classifier."""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._docstrings import fill_doc
+from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier
+
+
+def _check_layer_sizes(sizes):
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not all(isinstance(n, Integral) and n > 0 for n in sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must be positive integers, got {sizes!r}."
+        )
+    return sizes
+
+
+def dense_block(x, units, params):
+    """Dense -> [batch norm] -> activation -> [dropout], as the studies stack them."""
+    import keras
+
+    from ._keras_base import _initializer
+
+    l2 = params["l2"]
+    x = keras.layers.Dense(
+        units,
+        kernel_initializer=_initializer(params["kernel_initializer"]),
+        kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+        use_bias=not params["batch_norm"],
+    )(x)
+    if params["batch_norm"]:
+        x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation(params["activation"])(x)
+    if params["dropout"]:
+        x = keras.layers.Dropout(params["dropout"])(x)
+    return x
+
+
+def softmax_head(x, n_classes, params):
+    import keras
+
+    from ._keras_base import _initializer
+
+    return keras.layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=_initializer(params["kernel_initializer"]),
+    )(x)
+
+
+@fill_doc
+class DenseNetClassifier(BaseKerasClassifier):
+    """Fully connected Keras network as a scikit-learn classifier.
+
+    The defaults are the TensorFlow tutorial network: 784 inputs, one hidden
+    layer of 128 ReLU units, a softmax output, Adam, batch 32, 10 epochs.
+    Every hyperparameter of the classic Fashion-MNIST studies is a constructor
+    parameter, so ``GridSearchCV`` and ``RandomizedSearchCV`` search them like
+    any scikit-learn parameter. TensorFlow is imported on the first ``fit``.
+
+    Each hidden layer is ``Dense -> [BatchNormalization] -> activation ->
+    [Dropout]``.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or tuple of int, default=(128,)
+        Units of each hidden layer, e.g. ``(500, 50)`` or ``(700, 200, 50)``.
+        ``()`` gives multinomial logistic regression.
+
+    activation : {"relu", "tanh", "sigmoid", "hard_sigmoid", "linear", "elu", \
+"selu", "leaky_relu", "gelu", "swish"}, default="relu"
+        Activation of the hidden layers.
+
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer; 0 disables it.
+
+    batch_norm : bool, default=False
+        Batch normalization between each hidden layer's affine map and its
+        activation.
+
+    kernel_initializer : str or float, default="glorot_uniform"
+        Weight initializer: a Keras name (``"glorot_uniform"``,
+        ``"glorot_normal"``, ``"he_uniform"``, ``"he_normal"``,
+        ``"random_normal"``, ...; ``"xavier_uniform"``/``"xavier_normal"`` are
+        aliases of Glorot), or a float ``s`` for a normal distribution with
+        standard deviation ``s``.
+
+    l2 : float, default=0.0
+        L2 penalty on the hidden layers' weights (Keras ``L2`` regularizer:
+        ``l2 * sum(w ** 2)`` added to the loss).
+
+    {training_parameters}
+
+    Attributes
+    ----------
+    {fitted_attributes}
+
+    See Also
+    --------
+    ConvNetClassifier : Convolutional network with the same training options.
+    SVDSubspaceClassifier : Classical per-class subspace baseline.
+    sklearn.neural_network.MLPClassifier : scikit-learn's numpy MLP.
+
+    Examples
+    --------
+    >>> from fmnist_estimators import DenseNetClassifier
+    >>> from fmnist_estimators.datasets import load_fashion_mnist_sample
+    >>> X, y = load_fashion_mnist_sample(return_X_y=True)
+    >>> clf = DenseNetClassifier(epochs=2, random_state=0).fit(X[:1000], y[:1000])
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    >>> sorted(clf.history_)
+    ['accuracy', 'loss']
+    """
+
+    _parameter_constraints: dict = {
+        **BaseKerasClassifier._parameter_constraints,
+        "hidden_layer_sizes": [
+            Interval(Integral, 1, None, closed="left"),
+            "array-like",
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "kernel_initializer": [
+            StrOptions(set(INITIALIZERS)),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "l2": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(128,),
+        *,
+        activation="relu",
+        dropout=0.0,
+        batch_norm=False,
+        kernel_initializer="glorot_uniform",
+        l2=0.0,
+        optimizer="adam",
+        learning_rate=None,
+        momentum=0.9,
+        batch_size=32,
+        epochs=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        restore_best_weights=True,
+        pixel_scale="auto",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.kernel_initializer = kernel_initializer
+        self.l2 = l2
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.restore_best_weights = restore_best_weights
+        self.pixel_scale = pixel_scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def _input_shape(self, X):
+        return (X.shape[1],)
+
+    def _architecture_params(self):
+        return {
+            "hidden_layer_sizes": _check_layer_sizes(self.hidden_layer_sizes),
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
+            "kernel_initializer": self.kernel_initializer,
+            "l2": self.l2,
+        }
+
+    @staticmethod
+    def _build_layers(inputs, n_classes, params):
+        x = inputs
+        for units in params["hidden_layer_sizes"]:
+            x = dense_block(x, units, params)
+        return softmax_head(x, n_classes, params)

@@ -1,0 +1,92 @@
+"""Docstring fragments shared by the Keras classifiers, written once."""
+
+TRAINING_PARAMETERS = """\
+    optimizer : {"adam", "nadam", "adamw", "sgd", "rmsprop", "adadelta", \
+"adagrad"}, default="adam"
+        Keras optimizer. ``"sgd"`` uses ``momentum``.
+
+    learning_rate : float, default=None
+        Optimizer step size. ``None`` keeps the Keras default of the chosen
+        optimizer (0.001 for Adam, 0.01 for SGD).
+
+    momentum : float, default=0.9
+        Momentum of ``"sgd"``; ignored by the other optimizers.
+
+    batch_size : int, default=32
+        Images per gradient step.
+
+    epochs : int, default=10
+        Passes over the training data per ``fit`` call (the most, with early
+        stopping).
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified) and
+        stop when its loss has not improved for ``n_iter_no_change`` epochs.
+        ``history_`` then also records ``val_loss`` and ``val_accuracy``.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+
+    n_iter_no_change : int, default=5
+        Epochs without improvement of the validation loss before stopping.
+
+    restore_best_weights : bool, default=True
+        After early stopping, keep the weights of the best validation epoch.
+
+    pixel_scale : "auto" or float, default="auto"
+        Factor applied to ``X`` before the network sees it. ``"auto"`` divides
+        8-bit pixels by 255: when the training data has no negative value and a
+        maximum in (1, 255] — uint8 images, or floats on the 0–255 scale —
+        the factor is 1/255, otherwise 1 (data already in [0, 1], or
+        standardized). The factor is fixed at fit time (``pixel_scale_``) and
+        applied unchanged at predict time.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, dropout, shuffling and the validation
+        split. An int makes ``fit`` repeatable on the same machine.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the existing network for
+        ``epochs`` more epochs instead of starting afresh.
+
+    verbose : int, default=0
+        Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.
+"""
+
+FITTED_ATTRIBUTES = """\
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    n_features_in_ : int
+        Number of pixels (features) per image seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` had string column
+        names (a pandas DataFrame).
+
+    pixel_scale_ : float
+        Factor applied to ``X`` (see ``pixel_scale``).
+
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` and ``accuracy`` on the training data, and
+        ``val_loss``/``val_accuracy`` with early stopping; spans every
+        ``partial_fit`` and warm-started ``fit``. ``pandas.DataFrame(history_)``
+        is a learning-curve table.
+
+    n_iter_ : int
+        Epochs trained so far (``len(history_["loss"])``).
+
+    model_ : keras.Model
+        The trained Keras network.
+
+    keras_classifier_ : scikeras.wrappers.KerasClassifier
+        The scikeras wrapper that trains ``model_``.
+"""
+
+
+def fill_doc(obj):
+    """Insert the shared fragments into ``obj.__doc__``; return ``obj``."""
+    obj.__doc__ = obj.__doc__.replace(
+        "    {training_parameters}", TRAINING_PARAMETERS.rstrip("\n")
+    ).replace("    {fitted_attributes}", FITTED_ATTRIBUTES.rstrip("\n"))
+    return obj

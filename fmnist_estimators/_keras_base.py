@@ -1,0 +1,354 @@
+"""Training, data handling and the scikit-learn contract shared by the Keras nets.
+
+Subclasses declare their architecture parameters in ``__init__`` and implement
+``_build_layers(inputs, meta)``; everything about fitting — pixel scaling, label
+encoding, early stopping, warm starts, ``history_`` — lives here once.
+"""
+
+import functools
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+OPTIMIZERS = ("adam", "nadam", "adamw", "sgd", "rmsprop", "adadelta", "adagrad")
+
+ACTIVATIONS = (
+    "relu",
+    "tanh",
+    "sigmoid",
+    "hard_sigmoid",
+    "linear",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "gelu",
+    "swish",
+)
+
+INITIALIZERS = (
+    "glorot_uniform",
+    "glorot_normal",
+    "xavier_uniform",
+    "xavier_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "random_normal",
+    "random_uniform",
+    "truncated_normal",
+    "zeros",
+    "ones",
+)
+
+# Keras runs this many training steps per call into the compiled graph: on a
+# small CPU the per-step Python overhead otherwise dominates a small network.
+STEPS_PER_EXECUTION = 64
+# Below this many training samples XLA's compile time costs more than it saves.
+JIT_MIN_SAMPLES = 10_000
+
+
+def _training_constraints():
+    return {
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+        "pixel_scale": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+
+def _initializer(spec):
+    """Keras initializer from a name, or a float read as a normal's std."""
+    import keras
+
+    if isinstance(spec, Real) and not isinstance(spec, bool):
+        return keras.initializers.RandomNormal(stddev=float(spec))
+    # Keras spells Glorot "xavier" nowhere; the studies our users copy do.
+    return {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}.get(
+        spec, spec
+    )
+
+
+def _optimizer(name, learning_rate, momentum):
+    import keras
+
+    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    if name == "sgd":
+        kwargs["momentum"] = momentum
+    return keras.optimizers.get({"class_name": name, "config": kwargs})
+
+
+def _build_model(estimator_params, build_layers, meta, compile_kwargs):
+    """scikeras build function: the estimator's layers plus our compile settings.
+
+    Module-level (bound with :func:`functools.partial`) so fitted estimators
+    pickle without pickling the estimator itself.
+    """
+    import keras
+
+    inputs = keras.Input(shape=estimator_params["input_shape"])
+    outputs = build_layers(inputs, meta["n_classes_"], estimator_params)
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=_optimizer(
+            estimator_params["optimizer"],
+            estimator_params["learning_rate"],
+            estimator_params["momentum"],
+        ),
+        loss=compile_kwargs["loss"],
+        metrics=compile_kwargs["metrics"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+        jit_compile=estimator_params["jit_compile"],
+    )
+    return model
+
+
+class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
+    """Shared machinery of the Keras classifiers; not for direct use."""
+
+    _parameter_constraints: dict = _training_constraints()
+
+    # -- hooks for subclasses -------------------------------------------------
+    def _input_shape(self, X):
+        """Shape of one sample as the network sees it, from validated 2-D ``X``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _build_layers(inputs, n_classes, params):
+        raise NotImplementedError
+
+    def _architecture_params(self):
+        """Constructor parameters the layers depend on."""
+        raise NotImplementedError
+
+    # -- data -------------------------------------------------------------------
+    def _validate_X(self, X, *, reset, y=None):
+        """Flatten images to 2-D, validate, and remember the image shape.
+
+        Arrays of shape (n, 28, 28) or (n, 28, 28, 1) are flattened so that
+        ``n_features_in_`` counts pixels (784) and predict accepts either form.
+        """
+        X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=False)
+        if X.ndim > 2:
+            if reset:
+                self._image_shape = X.shape[1:]
+            X = X.reshape(X.shape[0], -1)
+        elif reset:
+            self._image_shape = None
+        kwargs = dict(dtype=[np.float32, np.float64], reset=reset)
+        if y is None:
+            return validate_data(self, X, **kwargs), None
+        return validate_data(self, X, y, **kwargs)
+
+    def _scale(self, X):
+        return (X * self.pixel_scale_).astype(np.float32, copy=False)
+
+    def _fit_pixel_scale(self, X):
+        if self.pixel_scale != "auto":
+            return float(self.pixel_scale)
+        # 8-bit pixels (uint8 or floats in 0-255) go to [0, 1]; anything else —
+        # already scaled, standardized, negative — is left as given.
+        lo, hi = float(X.min()), float(X.max())
+        return 1.0 / 255.0 if lo >= 0.0 and 1.0 < hi <= 255.0 else 1.0
+
+    # -- fitting ------------------------------------------------------------------
+    def _seed(self):
+        return int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+
+    def _new_keras_classifier(self, X):
+        from ._scikeras import make_keras_classifier
+
+        params = self._architecture_params()
+        params.update(
+            input_shape=self._input_shape(X),
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            jit_compile=X.shape[0] >= JIT_MIN_SAMPLES,
+        )
+        build_fn = functools.partial(_build_model, params, type(self)._build_layers)
+        return make_keras_classifier(
+            build_fn,
+            random_state=self._seed_,
+            batch_size=self.batch_size,
+            verbose=self.verbose,
+        )
+
+    def _fit_kwargs(self, X, y):
+        """Validation split and early-stopping callback for one ``fit`` call."""
+        if not self.early_stopping:
+            return X, y, {}
+        import keras
+
+        split = functools.partial(
+            train_test_split,
+            X,
+            y,
+            test_size=self.validation_fraction,
+            random_state=self._seed_,
+        )
+        try:
+            X, X_val, y, y_val = split(stratify=y)
+        except ValueError:
+            # Too few samples of a class to stratify: a plain random split.
+            X, X_val, y, y_val = split()
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=self.n_iter_no_change,
+            restore_best_weights=self.restore_best_weights,
+        )
+        return X, y, {"validation_data": (X_val, y_val), "callbacks": [stop]}
+
+    def _encode_labels(self, y, classes=None):
+        check_classification_targets(y)
+        if classes is None:
+            self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.unique(classes)
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in classes "
+                    f"{self.classes_.tolist()}."
+                )
+            y_encoded = np.searchsorted(self.classes_, y)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]!r}."
+            )
+        return y_encoded
+
+    def _train(self, X, y, *, epochs, classes=None, continue_training=False):
+        """Fit for ``epochs`` epochs, from scratch or from the current weights."""
+        X, y = self._validate_X(X, reset=not continue_training, y=y)
+        y = self._encode_labels(y, self.classes_ if continue_training else classes)
+        if not continue_training:
+            self._seed_ = None if self.random_state is None else self._seed()
+            self.pixel_scale_ = self._fit_pixel_scale(X)
+            self.keras_classifier_ = self._new_keras_classifier(X)
+            # Build the model for every class up front: a warm-start fit then
+            # trains it, even when a batch or a validation split lacks a class.
+            n_classes = self.classes_.size
+            self.keras_classifier_.initialize(
+                self._scale(X[np.zeros(n_classes, dtype=int)]), np.arange(n_classes)
+            )
+            self.keras_classifier_.set_params(warm_start=True)
+            self.history_ = {}
+        X, y, fit_kwargs = self._fit_kwargs(self._scale(X), y)
+        engine = self.keras_classifier_
+        engine.fit(X, y, epochs=epochs, **fit_kwargs)
+        self.model_ = engine.model_
+        # scikeras keeps only the last call's epochs; ours spans warm starts.
+        self.history_ = {
+            key: self.history_.get(key, []) + [float(v) for v in values]
+            for key, values in engine.history_.items()
+        }
+        self.n_iter_ = len(self.history_["loss"])
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on images ``X`` and labels ``y``.
+
+        With ``warm_start=True`` and a fitted model, training continues from the
+        current weights for ``epochs`` more epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
+            Images, flattened or not; uint8 pixels or floats (see
+            ``pixel_scale``).
+        y : array-like of shape (n_samples,)
+            Class labels, integers or strings.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        warm = self.warm_start and hasattr(self, "keras_classifier_")
+        return self._train(X, y, epochs=self.epochs, continue_training=warm)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch, starting from the current weights if fitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
+            Images.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label. Needed on the first call when ``y`` does not
+            contain them all; ignored afterwards.
+
+        Returns
+        -------
+        self : object
+            The classifier, trained one epoch more.
+        """
+        fitted = hasattr(self, "keras_classifier_")
+        return self._train(X, y, epochs=1, classes=classes, continue_training=fitted)
+
+    # -- prediction ---------------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities from the network's softmax output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
+            Images.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate_X(X, reset=False)
+        proba = self.keras_classifier_.predict_proba(self._scale(X))
+        proba = np.asarray(proba, dtype=np.float64).reshape(X.shape[0], -1)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
+            Images.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, drawn from ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags

@@ -1,0 +1,67 @@
+"""The one place the package touches scikeras and TensorFlow's process setup.
+
+Our estimators are plain scikit-learn estimators that own a
+:class:`scikeras.wrappers.KerasClassifier` as fitted state (``keras_classifier_``)
+rather than subclassing it. scikeras 0.13 harvests parameters from ``__dict__``,
+lists ``ClassifierMixin`` after its base class and has no ``__sklearn_tags__``,
+so on scikit-learn >= 1.6 a subclass is not a classifier for ``is_classifier``
+and ``GridSearchCV(cv=5)`` would quietly use ``KFold``. Composition keeps our
+``__init__``/``get_params``/tags exactly scikit-learn's, and keeps TensorFlow
+out of ``import fmnist_estimators``: this module is imported on first ``fit``.
+"""
+
+import os
+
+# TensorFlow prints a banner of C++ log lines on import; keep the user's console
+# clean unless they asked for the logs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+from scikeras.wrappers import KerasClassifier  # noqa: E402
+
+_CONFIGURED = False
+
+
+def configure_tensorflow():
+    """Cap TensorFlow's thread pools to the share of cores this process owns.
+
+    joblib's loky workers export ``OMP_NUM_THREADS = cores // n_jobs`` but
+    TensorFlow ignores it (and threadpoolctl), so two workers on two cores would
+    each start two compute threads and fight. The pools can only be sized before
+    TensorFlow's runtime starts, which is why this runs before the first model.
+    ``FMNIST_ESTIMATORS_TF_THREADS`` overrides the count.
+    """
+    global _CONFIGURED
+    if _CONFIGURED:
+        return
+    _CONFIGURED = True
+    n_threads = os.environ.get("FMNIST_ESTIMATORS_TF_THREADS") or os.environ.get(
+        "OMP_NUM_THREADS"
+    )
+    if not n_threads or not n_threads.isdigit() or int(n_threads) < 1:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
+    except RuntimeError:
+        # The runtime already started (the user ran TensorFlow first): keep
+        # whatever it chose rather than fail the fit.
+        pass
+
+
+def make_keras_classifier(build_fn, *, random_state, batch_size, verbose):
+    """Wrap a model-building function in a scikeras classifier.
+
+    ``build_fn(meta, compile_kwargs)`` builds and compiles the Keras model; labels
+    reach scikeras already encoded as ``0..n_classes-1``.
+    """
+    configure_tensorflow()
+    return KerasClassifier(
+        model=build_fn,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        random_state=random_state,
+        batch_size=batch_size,
+        verbose=verbose,
+        shuffle=True,
+    )
