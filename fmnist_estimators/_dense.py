@@ -5,16 +5,7 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._docstrings import fill_doc
-from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier
-
-
-def _check_layer_sizes(sizes):
-    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-    if not all(isinstance(n, Integral) and n > 0 for n in sizes):
-        raise ValueError(
-            f"hidden_layer_sizes must be positive integers, got {sizes!r}."
-        )
-    return sizes
+from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier, int_tuple
 
 
 def dense_block(x, units, params):
@@ -143,6 +134,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         optimizer="adam",
         learning_rate=None,
         momentum=0.9,
+        lr_schedule="constant",
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -163,6 +155,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping
@@ -179,7 +172,9 @@ class DenseNetClassifier(BaseKerasClassifier):
 
     def _architecture_params(self):
         return {
-            "hidden_layer_sizes": _check_layer_sizes(self.hidden_layer_sizes),
+            "hidden_layer_sizes": int_tuple(
+                self.hidden_layer_sizes, "hidden_layer_sizes"
+            ),
             "activation": self.activation,
             "dropout": self.dropout,
             "batch_norm": self.batch_norm,

@@ -12,6 +12,10 @@ TRAINING_PARAMETERS = """\
     momentum : float, default=0.9
         Momentum of ``"sgd"``; ignored by the other optimizers.
 
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` decays the learning rate from ``learning_rate`` to zero
+        over the ``epochs`` of each ``fit`` call (Keras ``CosineDecay``).
+
     batch_size : int, default=32
         Images per gradient step.
 

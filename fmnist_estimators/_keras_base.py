@@ -59,6 +59,7 @@ def _training_constraints():
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -75,6 +76,16 @@ def _training_constraints():
     }
 
 
+def int_tuple(value, name, length=None):
+    """``value`` as a tuple of positive ints; an int is repeated ``length`` times."""
+    values = (value,) * (length or 1) if isinstance(value, Integral) else tuple(value)
+    valid = all(isinstance(v, Integral) and v > 0 for v in values)
+    if not valid or (length is not None and len(values) != length):
+        expected = "positive ints" if length is None else f"{length} positive ints"
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return values
+
+
 def _initializer(spec):
     """Keras initializer from a name, or a float read as a normal's std."""
     import keras
@@ -87,13 +98,21 @@ def _initializer(spec):
     )
 
 
-def _optimizer(name, learning_rate, momentum):
+def _optimizer(name, learning_rate, momentum, schedule, decay_steps):
     import keras
 
     kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
     if name == "sgd":
         kwargs["momentum"] = momentum
-    return keras.optimizers.get({"class_name": name, "config": kwargs})
+    optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
+    if schedule == "cosine":
+        # Decay to zero over the epochs of one fit call.
+        initial = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(
+            initial, decay_steps
+        )
+        optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
+    return optimizer
 
 
 def _build_model(estimator_params, build_layers, meta, compile_kwargs):
@@ -112,11 +131,15 @@ def _build_model(estimator_params, build_layers, meta, compile_kwargs):
             estimator_params["optimizer"],
             estimator_params["learning_rate"],
             estimator_params["momentum"],
+            estimator_params["lr_schedule"],
+            estimator_params["decay_steps"],
         ),
         loss=compile_kwargs["loss"],
         metrics=compile_kwargs["metrics"],
         steps_per_execution=STEPS_PER_EXECUTION,
-        jit_compile=estimator_params["jit_compile"],
+        # Random augmentation layers cannot be XLA-compiled.
+        jit_compile=estimator_params["jit_compile"]
+        and all(layer.supports_jit for layer in model.layers),
     )
     return model
 
@@ -158,8 +181,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             return validate_data(self, X, **kwargs), None
         return validate_data(self, X, y, **kwargs)
 
-    def _scale(self, X):
-        return (X * self.pixel_scale_).astype(np.float32, copy=False)
+    def _prepare(self, X):
+        """Validated 2-D ``X`` as the network's scaled float32 input."""
+        X = (X * self.pixel_scale_).astype(np.float32, copy=False)
+        return X.reshape((X.shape[0],) + self._network_input_shape)
 
     def _fit_pixel_scale(self, X):
         if self.pixel_scale != "auto":
@@ -180,19 +205,25 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
         params = self._architecture_params()
         params.update(
-            input_shape=self._input_shape(X),
+            input_shape=self._network_input_shape,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             momentum=self.momentum,
+            lr_schedule=self.lr_schedule,
+            decay_steps=self.epochs * self._steps_per_epoch(X.shape[0]),
             jit_compile=X.shape[0] >= JIT_MIN_SAMPLES,
         )
         build_fn = functools.partial(_build_model, params, type(self)._build_layers)
         return make_keras_classifier(
             build_fn,
-            random_state=self._seed_,
             batch_size=self.batch_size,
             verbose=self.verbose,
         )
+
+    def _steps_per_epoch(self, n_samples):
+        if self.early_stopping:
+            n_samples -= int(np.ceil(n_samples * self.validation_fraction))
+        return max(1, int(np.ceil(n_samples / self.batch_size)))
 
     def _fit_kwargs(self, X, y):
         """Validation split and early-stopping callback for one ``fit`` call."""
@@ -241,23 +272,32 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, y, *, epochs, classes=None, continue_training=False):
         """Fit for ``epochs`` epochs, from scratch or from the current weights."""
+        from ._scikeras import seeded
+
         X, y = self._validate_X(X, reset=not continue_training, y=y)
         y = self._encode_labels(y, self.classes_ if continue_training else classes)
+
         if not continue_training:
             self._seed_ = None if self.random_state is None else self._seed()
             self.pixel_scale_ = self._fit_pixel_scale(X)
+            self._network_input_shape = self._input_shape(X)
             self.keras_classifier_ = self._new_keras_classifier(X)
-            # Build the model for every class up front: a warm-start fit then
-            # trains it, even when a batch or a validation split lacks a class.
-            n_classes = self.classes_.size
-            self.keras_classifier_.initialize(
-                self._scale(X[np.zeros(n_classes, dtype=int)]), np.arange(n_classes)
-            )
-            self.keras_classifier_.set_params(warm_start=True)
             self.history_ = {}
-        X, y, fit_kwargs = self._fit_kwargs(self._scale(X), y)
         engine = self.keras_classifier_
-        engine.fit(X, y, epochs=epochs, **fit_kwargs)
+        X, y, fit_kwargs = self._fit_kwargs(self._prepare(X), y)
+        # A warm start continues the seed sequence instead of replaying it.
+        n_done = len(self.history_.get("loss", []))
+        with seeded(None if self._seed_ is None else self._seed_ + n_done):
+            if not continue_training:
+                # Build the model for every class up front: the warm-start fit
+                # below then trains it even when a batch or a validation split
+                # lacks a class.
+                n_classes = self.classes_.size
+                engine.initialize(
+                    X[np.zeros(n_classes, dtype=int)], np.arange(n_classes)
+                )
+                engine.set_params(warm_start=True)
+            engine.fit(X, y, epochs=epochs, **fit_kwargs)
         self.model_ = engine.model_
         # scikeras keeps only the last call's epochs; ours spans warm starts.
         self.history_ = {
@@ -328,7 +368,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        proba = self.keras_classifier_.predict_proba(self._scale(X))
+        proba = self.keras_classifier_.predict_proba(self._prepare(X))
         proba = np.asarray(proba, dtype=np.float64).reshape(X.shape[0], -1)
         return proba / proba.sum(axis=1, keepdims=True)
 

@@ -11,11 +11,15 @@ out of ``import fmnist_estimators``: this module is imported on first ``fit``.
 """
 
 import os
+import random
+from contextlib import contextmanager
 
 # TensorFlow prints a banner of C++ log lines on import; keep the user's console
 # clean unless they asked for the logs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
 
@@ -35,6 +39,9 @@ def configure_tensorflow():
     if _CONFIGURED:
         return
     _CONFIGURED = True
+    # Each fit builds a new model, so TensorFlow's "retracing" warning fires in
+    # every search; it is about the user's own tf.functions, not ours.
+    tf.get_logger().setLevel("ERROR")
     n_threads = os.environ.get("FMNIST_ESTIMATORS_TF_THREADS") or os.environ.get(
         "OMP_NUM_THREADS"
     )
@@ -49,18 +56,40 @@ def configure_tensorflow():
         pass
 
 
-def make_keras_classifier(build_fn, *, random_state, batch_size, verbose):
+@contextmanager
+def seeded(seed):
+    """Seed Python, NumPy, TensorFlow and Keras for the block, then restore.
+
+    scikeras's own ``random_state`` handling turns on TensorFlow's global op
+    determinism, which disables XLA and, after a model with random
+    augmentation layers, stays on and breaks later unseeded fits. Seeding the
+    generators is enough for repeatable CPU training.
+    """
+    if seed is None:
+        yield
+        return
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        tf.random.set_seed(None)
+
+
+def make_keras_classifier(build_fn, *, batch_size, verbose):
     """Wrap a model-building function in a scikeras classifier.
 
     ``build_fn(meta, compile_kwargs)`` builds and compiles the Keras model; labels
-    reach scikeras already encoded as ``0..n_classes-1``.
+    reach scikeras already encoded as ``0..n_classes-1``. Seeding is the caller's
+    job (:func:`seeded`).
     """
     configure_tensorflow()
     return KerasClassifier(
         model=build_fn,
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        random_state=random_state,
         batch_size=batch_size,
         verbose=verbose,
         shuffle=True,

@@ -1,0 +1,387 @@
+"""Convolutional network classifier and the architectures users study."""
+
+import math
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._dense import dense_block, softmax_head
+from ._docstrings import fill_doc
+from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier, int_tuple
+
+# Named starting points: the networks of the studies our users reproduce, and
+# the budget-sized ones measured in benchmarks/bench_conv.py. Each is a dict of
+# constructor parameters; pass it to ConvNetClassifier.from_preset.
+PRESETS = {
+    # The "Fashion-MNIST with tf.keras" tutorial network: two 2x2 convolutions
+    # with max pooling and dropout, dense 256.
+    "tf_tutorial": dict(
+        filters=(64, 32),
+        kernel_size=2,
+        conv_dropout=0.3,
+        dense_units=(256,),
+        dropout=0.5,
+    ),
+    # Two conv + pool blocks and a dense layer of 128.
+    "two_block": dict(filters=(32, 64), dense_units=(128,)),
+    # Three convolutions with batch norm, dropout and L2 on the dense layer.
+    "three_conv_bn": dict(
+        filters=(32, 64, 128),
+        batch_norm=True,
+        conv_dropout=0.25,
+        dense_units=(128,),
+        dropout=0.4,
+        l2=1e-4,
+    ),
+    # The grouped 3x3 stacks reported at 93.7 %: three blocks of three
+    # convolutions, batch norm, dropout 0.2, L2 0.01 — too wide for a CPU budget.
+    "grouped": dict(
+        filters=(64, 128, 256),
+        convs_per_block=3,
+        batch_norm=True,
+        conv_dropout=0.2,
+        dense_units=(256,),
+        dropout=0.2,
+        l2=0.01,
+    ),
+    # The same design sized for a 2-core CPU: narrower blocks of two
+    # convolutions, global average pooling, cosine learning-rate decay.
+    "grouped_small": dict(
+        filters=(32, 64, 96),
+        convs_per_block=2,
+        batch_norm=True,
+        conv_dropout=0.2,
+        global_pooling=True,
+        dense_units=(),
+        dropout=0.0,
+        lr_schedule="cosine",
+        learning_rate=0.003,
+        batch_size=128,
+        epochs=15,
+    ),
+    # Fast: two single-convolution blocks with batch norm, for minutes-long runs.
+    "fast": dict(
+        filters=(32, 64),
+        convs_per_block=1,
+        batch_norm=True,
+        conv_dropout=0.2,
+        dense_units=(128,),
+        dropout=0.3,
+        lr_schedule="cosine",
+        learning_rate=0.003,
+        batch_size=128,
+        epochs=8,
+    ),
+}
+
+
+def _image_shape(n_features, image_shape):
+    """(height, width, channels) of a flattened image of ``n_features`` values."""
+    if image_shape is not None:
+        shape = tuple(image_shape) + (1,) * (3 - len(image_shape))
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"Images of shape {tuple(image_shape)} have {math.prod(shape)} "
+                f"values, but X has {n_features} features."
+            )
+        return shape
+    side = math.isqrt(n_features)
+    if side * side == n_features:
+        return (side, side, 1)
+    # Not a square image: treat the features as one column of pixels.
+    return (n_features, 1, 1)
+
+
+@fill_doc
+class ConvNetClassifier(BaseKerasClassifier):
+    """Convolutional Keras network as a scikit-learn classifier.
+
+    The network is ``len(filters)`` convolutional blocks followed by a dense
+    head. Each block is ``convs_per_block`` convolutions (``Conv2D ->
+    [BatchNormalization] -> activation``), then pooling, then dropout; the head
+    flattens (or global-average-pools) the feature maps and applies
+    ``dense_units`` dense layers and a softmax.
+
+    Images arrive as ``(n, 784)`` rows, ``(n, 28, 28)`` arrays or
+    ``(n, 28, 28, 1)`` arrays; rows of a square number of pixels are reshaped to
+    square images. The architectures of the classic studies are in
+    :data:`fmnist_estimators.CONVNET_PRESETS` and :meth:`from_preset`.
+
+    Parameters
+    ----------
+    filters : int or tuple of int, default=(32, 64)
+        Filters of the convolutions of each block; one block per entry.
+
+    convs_per_block : int or tuple of int, default=1
+        Convolutions stacked in each block before pooling (3 for the "grouped"
+        3x3 stacks).
+
+    kernel_size : int, default=3
+        Height and width of the convolution kernels.
+
+    padding : {"same", "valid"}, default="same"
+        Convolution padding.
+
+    pooling : {"max", "avg"} or None, default="max"
+        Pooling closing each block; ``None`` for none.
+
+    pool_size : int, default=2
+        Pooling window.
+
+    pool_strides : int, default=None
+        Pooling stride; ``None`` means ``pool_size``. Pooling pads ("same") so
+        small images never shrink to nothing.
+
+    global_pooling : bool, default=False
+        Global average pooling instead of flattening before the dense head:
+        far fewer parameters.
+
+    conv_activation : str, default="relu"
+        Activation of the convolutions (same names as ``dense_activation``).
+
+    batch_norm : bool, default=False
+        Batch normalization after every convolution and dense layer.
+
+    conv_dropout : float, default=0.0
+        Dropout after each block.
+
+    dense_units : int or tuple of int, default=(128,)
+        Units of the dense layers of the head; ``()`` for none.
+
+    dense_activation : {"relu", "tanh", "sigmoid", "hard_sigmoid", "linear", \
+"elu", "selu", "leaky_relu", "gelu", "swish"}, default="relu"
+        Activation of the dense layers.
+
+    dropout : float, default=0.0
+        Dropout after each dense layer.
+
+    l2 : float, default=0.0
+        L2 penalty on the dense layers' weights.
+
+    kernel_initializer : str or float, default="glorot_uniform"
+        Weight initializer for every layer (see :class:`DenseNetClassifier`).
+
+    augmentation : {"shift", "shift_flip"} or None, default=None
+        Random training-time augmentation: shifts of up to 2 pixels, and with
+        ``"shift_flip"`` also horizontal flips. Inactive at predict time.
+
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of the images when
+        ``X`` is given flattened and is not square; inferred otherwise.
+
+    {training_parameters}
+
+    Attributes
+    ----------
+    {fitted_attributes}
+
+    See Also
+    --------
+    DenseNetClassifier : Fully connected network with the same training options.
+
+    Examples
+    --------
+    >>> from fmnist_estimators import ConvNetClassifier
+    >>> from fmnist_estimators.datasets import load_fashion_mnist_sample
+    >>> X, y = load_fashion_mnist_sample(return_X_y=True)
+    >>> clf = ConvNetClassifier(filters=(8,), dense_units=(16,), epochs=1,
+    ...                         random_state=0).fit(X[:500], y[:500])
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 10)
+    >>> fast = ConvNetClassifier.from_preset("fast", epochs=1)
+    >>> fast.batch_norm
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseKerasClassifier._parameter_constraints,
+        "filters": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "convs_per_block": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "padding": [StrOptions({"same", "valid"})],
+        "pooling": [StrOptions({"max", "avg"}), None],
+        "pool_size": [Interval(Integral, 1, None, closed="left")],
+        "pool_strides": [Interval(Integral, 1, None, closed="left"), None],
+        "global_pooling": ["boolean"],
+        "conv_activation": [StrOptions(set(ACTIVATIONS))],
+        "batch_norm": ["boolean"],
+        "conv_dropout": [Interval(Real, 0, 1, closed="left")],
+        "dense_units": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "dense_activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "kernel_initializer": [
+            StrOptions(set(INITIALIZERS)),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "augmentation": [StrOptions({"shift", "shift_flip"}), None],
+        "image_shape": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        filters=(32, 64),
+        *,
+        convs_per_block=1,
+        kernel_size=3,
+        padding="same",
+        pooling="max",
+        pool_size=2,
+        pool_strides=None,
+        global_pooling=False,
+        conv_activation="relu",
+        batch_norm=False,
+        conv_dropout=0.0,
+        dense_units=(128,),
+        dense_activation="relu",
+        dropout=0.0,
+        l2=0.0,
+        kernel_initializer="glorot_uniform",
+        augmentation=None,
+        image_shape=None,
+        optimizer="adam",
+        learning_rate=None,
+        momentum=0.9,
+        lr_schedule="constant",
+        batch_size=32,
+        epochs=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        restore_best_weights=True,
+        pixel_scale="auto",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.filters = filters
+        self.convs_per_block = convs_per_block
+        self.kernel_size = kernel_size
+        self.padding = padding
+        self.pooling = pooling
+        self.pool_size = pool_size
+        self.pool_strides = pool_strides
+        self.global_pooling = global_pooling
+        self.conv_activation = conv_activation
+        self.batch_norm = batch_norm
+        self.conv_dropout = conv_dropout
+        self.dense_units = dense_units
+        self.dense_activation = dense_activation
+        self.dropout = dropout
+        self.l2 = l2
+        self.kernel_initializer = kernel_initializer
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.restore_best_weights = restore_best_weights
+        self.pixel_scale = pixel_scale
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """Classifier with the parameters of a named architecture.
+
+        Parameters
+        ----------
+        name : str
+            A key of :data:`fmnist_estimators.CONVNET_PRESETS`: ``"tf_tutorial"``,
+            ``"two_block"``, ``"three_conv_bn"``, ``"grouped"``,
+            ``"grouped_small"`` or ``"fast"``.
+        **params
+            Constructor parameters overriding the preset's.
+
+        Returns
+        -------
+        ConvNetClassifier
+            An unfitted classifier.
+
+        Examples
+        --------
+        >>> from fmnist_estimators import ConvNetClassifier
+        >>> ConvNetClassifier.from_preset("grouped", epochs=3).convs_per_block
+        3
+        """
+        if name not in PRESETS:
+            raise ValueError(
+                f"Unknown preset {name!r}; choose one of {sorted(PRESETS)}."
+            )
+        return cls(**{**PRESETS[name], **params})
+
+    def _input_shape(self, X):
+        shape = self.image_shape
+        if shape is None and self._image_shape is not None:
+            shape = self._image_shape
+        return _image_shape(X.shape[1], shape)
+
+    def _architecture_params(self):
+        filters = int_tuple(self.filters, "filters")
+        return {
+            "filters": filters,
+            "convs_per_block": int_tuple(
+                self.convs_per_block, "convs_per_block", len(filters)
+            ),
+            "kernel_size": self.kernel_size,
+            "padding": self.padding,
+            "pooling": self.pooling,
+            "pool_size": self.pool_size,
+            "pool_strides": self.pool_strides or self.pool_size,
+            "global_pooling": self.global_pooling,
+            "conv_activation": self.conv_activation,
+            "batch_norm": self.batch_norm,
+            "conv_dropout": self.conv_dropout,
+            "dense_units": int_tuple(self.dense_units, "dense_units"),
+            "activation": self.dense_activation,
+            "dropout": self.dropout,
+            "l2": self.l2,
+            "kernel_initializer": self.kernel_initializer,
+            "augmentation": self.augmentation,
+        }
+
+    @staticmethod
+    def _build_layers(inputs, n_classes, params):
+        import keras
+
+        from ._keras_base import _initializer
+
+        x = inputs
+        if params["augmentation"]:
+            height, width = inputs.shape[1:3]
+            x = keras.layers.RandomTranslation(2 / height, 2 / width)(x)
+            if params["augmentation"] == "shift_flip":
+                x = keras.layers.RandomFlip("horizontal")(x)
+        pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
+        for filters, n_convs in zip(params["filters"], params["convs_per_block"]):
+            for _ in range(n_convs):
+                x = keras.layers.Conv2D(
+                    filters,
+                    params["kernel_size"],
+                    padding=params["padding"],
+                    kernel_initializer=_initializer(params["kernel_initializer"]),
+                    use_bias=not params["batch_norm"],
+                )(x)
+                if params["batch_norm"]:
+                    x = keras.layers.BatchNormalization()(x)
+                x = keras.layers.Activation(params["conv_activation"])(x)
+            if params["pooling"]:
+                x = pool[params["pooling"]](
+                    params["pool_size"], params["pool_strides"], padding="same"
+                )(x)
+            if params["conv_dropout"]:
+                x = keras.layers.Dropout(params["conv_dropout"])(x)
+        if params["global_pooling"]:
+            x = keras.layers.GlobalAveragePooling2D()(x)
+        else:
+            x = keras.layers.Flatten()(x)
+        for units in params["dense_units"]:
+            x = dense_block(x, units, params)
+        return softmax_head(x, n_classes, params)
