@@ -50,8 +50,6 @@ INITIALIZERS = (
 # Keras runs this many training steps per call into the compiled graph: on a
 # small CPU the per-step Python overhead otherwise dominates a small network.
 STEPS_PER_EXECUTION = 64
-# Below this many training samples XLA's compile time costs more than it saves.
-JIT_MIN_SAMPLES = 10_000
 
 
 def _training_constraints():
@@ -137,9 +135,9 @@ def _build_model(estimator_params, build_layers, meta, compile_kwargs):
         loss=compile_kwargs["loss"],
         metrics=compile_kwargs["metrics"],
         steps_per_execution=STEPS_PER_EXECUTION,
-        # Random augmentation layers cannot be XLA-compiled.
-        jit_compile=estimator_params["jit_compile"]
-        and all(layer.supports_jit for layer in model.layers),
+        # Keras's "auto" skips XLA on CPU-only machines, where its compile time
+        # (seconds) outweighs what it saves, and uses it on a GPU.
+        jit_compile="auto",
     )
     return model
 
@@ -211,7 +209,6 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             momentum=self.momentum,
             lr_schedule=self.lr_schedule,
             decay_steps=self.epochs * self._steps_per_epoch(X.shape[0]),
-            jit_compile=X.shape[0] >= JIT_MIN_SAMPLES,
         )
         build_fn = functools.partial(_build_model, params, type(self)._build_layers)
         return make_keras_classifier(
