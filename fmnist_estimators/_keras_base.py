@@ -104,10 +104,12 @@ def _optimizer(name, learning_rate, momentum, schedule, decay_steps):
         kwargs["momentum"] = momentum
     optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
     if schedule == "cosine":
-        # Decay to zero over the epochs of one fit call.
+        # Decay to zero over the epochs of one fit call, then restart: the
+        # optimizer's step count carries over warm starts, and a plain
+        # CosineDecay would leave every later fit at a learning rate of zero.
         initial = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecay(
-            initial, decay_steps
+        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecayRestarts(
+            initial, decay_steps, t_mul=1.0, m_mul=1.0
         )
         optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
     return optimizer
@@ -223,10 +225,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         return max(1, int(np.ceil(n_samples / self.batch_size)))
 
     def _fit_kwargs(self, X, y):
-        """Validation split and early-stopping callback for one ``fit`` call."""
-        if not self.early_stopping:
-            return X, y, {}
+        """Validation split and callbacks for one ``fit`` call."""
         import keras
+
+        # A diverged fit stops at once instead of training on NaN weights.
+        callbacks = [keras.callbacks.TerminateOnNaN()]
+        if not self.early_stopping:
+            return X, y, {"callbacks": callbacks}
 
         split = functools.partial(
             train_test_split,
@@ -240,12 +245,14 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         except ValueError:
             # Too few samples of a class to stratify: a plain random split.
             X, X_val, y, y_val = split()
-        stop = keras.callbacks.EarlyStopping(
-            monitor="val_loss",
-            patience=self.n_iter_no_change,
-            restore_best_weights=self.restore_best_weights,
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=self.n_iter_no_change,
+                restore_best_weights=self.restore_best_weights,
+            )
         )
-        return X, y, {"validation_data": (X_val, y_val), "callbacks": [stop]}
+        return X, y, {"validation_data": (X_val, y_val), "callbacks": callbacks}
 
     def _encode_labels(self, y, classes=None):
         check_classification_targets(y)
@@ -302,7 +309,19 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             for key, values in engine.history_.items()
         }
         self.n_iter_ = len(self.history_["loss"])
+        self._check_converged()
         return self
+
+    def _check_converged(self):
+        loss = self.history_["loss"][-1]
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"{type(self).__name__} diverged: the training loss became {loss} "
+                f"in epoch {self.n_iter_} with optimizer={self.optimizer!r}, "
+                f"learning_rate={self.learning_rate!r}, "
+                f"batch_size={self.batch_size!r}. Training stopped; try a smaller "
+                "learning_rate."
+            )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
