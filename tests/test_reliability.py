@@ -1,0 +1,170 @@
+"""Faults, persistence and determinism: what a long search must survive."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from joblib.externals.loky.process_executor import TerminatedWorkerError
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from fmnist_estimators import (
+    ConvNetClassifier,
+    DenseNetClassifier,
+    SVDSubspaceClassifier,
+)
+from fmnist_estimators.datasets import load_fashion_mnist_sample
+
+
+@pytest.fixture(scope="module")
+def sample():
+    X, y = load_fashion_mnist_sample(return_X_y=True)
+    return X[::10], y[::10]  # 500 images, 50 per class
+
+
+def _small_estimators():
+    return [
+        SVDSubspaceClassifier(n_components=5),
+        DenseNetClassifier((16,), epochs=1, random_state=0),
+        ConvNetClassifier(filters=(4,), dense_units=(8,), epochs=1, random_state=0),
+    ]
+
+
+def test_diverging_candidate_scores_error_score_and_search_completes(sample):
+    X, y = sample
+    search = GridSearchCV(
+        DenseNetClassifier((16,), optimizer="sgd", epochs=2, random_state=0),
+        {"learning_rate": [0.01, 1e20]},
+        cv=2,
+        error_score=np.nan,
+    )
+    with pytest.warns(FitFailedWarning, match=r"learning_rate=1e\+20") as record:
+        with warnings.catch_warnings():
+            # sklearn also warns that a test score is NaN: that is the point.
+            warnings.filterwarnings("ignore", "One or more of the test scores")
+            search.fit(X, y)
+    assert "diverged" in str(record[0].message)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert search.best_params_ == {"learning_rate": 0.01}
+
+
+def test_diverged_fit_raises_floating_point_error(sample):
+    X, y = sample
+    clf = DenseNetClassifier((16,), optimizer="sgd", learning_rate=1e20, epochs=3)
+    with pytest.raises(FloatingPointError, match="diverged.*learning_rate=1e\\+20"):
+        clf.fit(X, y)
+
+
+def _die(X):
+    os._exit(3)
+
+
+def test_killed_worker_surfaces_as_clear_error(sample):
+    X, y = sample
+    pipe = Pipeline(
+        [("fault", FunctionTransformer()), ("clf", SVDSubspaceClassifier())]
+    )
+    search = GridSearchCV(pipe, {"fault__func": [None, _die]}, cv=2, n_jobs=2)
+    with pytest.raises(TerminatedWorkerError, match="unexpectedly terminated"):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "estimator", _small_estimators(), ids=lambda e: type(e).__name__
+)
+def test_model_saved_in_one_process_predicts_identically_in_another(
+    estimator, sample, tmp_path
+):
+    X, y = sample
+    estimator.fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(estimator, path)
+    np.save(tmp_path / "X.npy", X)
+    code = f"""
+        import joblib, numpy as np
+        model = joblib.load({str(path)!r})
+        np.save({str(tmp_path / "proba.npy")!r},
+                model.predict_proba(np.load({str(tmp_path / "X.npy")!r})))
+    """
+    subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "proba.npy"), estimator.predict_proba(X)
+    )
+
+
+@pytest.mark.parametrize(
+    "estimator", _small_estimators(), ids=lambda e: type(e).__name__
+)
+def test_clone_after_fit_is_unfitted_and_refits_identically(estimator, sample):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    X, y = sample
+    fitted = estimator.fit(X, y)
+    copy = clone(fitted)
+    with pytest.raises(NotFittedError):
+        copy.predict(X)
+    np.testing.assert_array_equal(
+        copy.fit(X, y).predict_proba(X), fitted.predict_proba(X)
+    )
+
+
+_FIT_IN_SUBPROCESS = """
+import hashlib, numpy as np
+from fmnist_estimators import DenseNetClassifier
+from fmnist_estimators.datasets import load_fashion_mnist_sample
+X, y = load_fashion_mnist_sample(return_X_y=True)
+clf = DenseNetClassifier((32,), dropout=0.2, epochs=2, random_state=7)
+proba = clf.fit(X[::5], y[::5]).predict_proba(X[:200])
+print(hashlib.sha256(proba.tobytes()).hexdigest())
+"""
+
+
+def test_same_random_state_gives_identical_predictions_across_processes():
+    def run():
+        out = subprocess.run(
+            [sys.executable, "-c", _FIT_IN_SUBPROCESS],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip().splitlines()[-1]
+
+    assert run() == run()
+
+
+@pytest.mark.slow
+def test_repeated_fits_do_not_grow_memory_without_bound(sample):
+    # TensorFlow keeps ~5 MB of traced-function state per new model, in plain
+    # Keras as in our wrapper (benchmarks/bench_dense.py reports the figure);
+    # this guards against anything worse, such as keeping every model alive.
+    X, y = sample
+
+    def rss_mb():
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmRSS"))
+        return int(line.split()[1]) / 1024
+
+    DenseNetClassifier((16,), epochs=1).fit(X, y)
+    before = rss_mb()
+    for seed in range(30):
+        DenseNetClassifier((16,), epochs=1, random_state=seed).fit(X, y)
+    growth_per_fit = (rss_mb() - before) / 30
+    assert growth_per_fit < 12, f"RSS grew {growth_per_fit:.1f} MB per fit"
+
+
+def test_warnings_from_repeated_fits_stay_quiet(sample):
+    # TensorFlow's retracing warning would otherwise fire on every search fit.
+    X, y = sample
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for seed in range(3):
+            DenseNetClassifier((8,), epochs=1, random_state=seed).fit(X, y)
