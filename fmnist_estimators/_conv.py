@@ -7,7 +7,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._dense import dense_block, softmax_head
 from ._docstrings import fill_doc
-from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier, int_tuple
+from ._keras_base import (
+    ACTIVATIONS,
+    BN_MOMENTUM,
+    INITIALIZERS,
+    BaseKerasClassifier,
+    int_tuple,
+)
 
 # Named starting points: the networks of the studies our users reproduce, and
 # the budget-sized ones measured in benchmarks/bench_conv.py. Each is a dict of
@@ -370,7 +376,7 @@ class ConvNetClassifier(BaseKerasClassifier):
                     use_bias=not params["batch_norm"],
                 )(x)
                 if params["batch_norm"]:
-                    x = keras.layers.BatchNormalization()(x)
+                    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
                 x = keras.layers.Activation(params["conv_activation"])(x)
             if params["pooling"]:
                 x = pool[params["pooling"]](

@@ -5,7 +5,13 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._docstrings import fill_doc
-from ._keras_base import ACTIVATIONS, INITIALIZERS, BaseKerasClassifier, int_tuple
+from ._keras_base import (
+    ACTIVATIONS,
+    BN_MOMENTUM,
+    INITIALIZERS,
+    BaseKerasClassifier,
+    int_tuple,
+)
 
 
 def dense_block(x, units, params):
@@ -22,7 +28,7 @@ def dense_block(x, units, params):
         use_bias=not params["batch_norm"],
     )(x)
     if params["batch_norm"]:
-        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.Activation(params["activation"])(x)
     if params["dropout"]:
         x = keras.layers.Dropout(params["dropout"])(x)

@@ -64,7 +64,7 @@ FITTED_ATTRIBUTES = """\
     n_features_in_ : int
         Number of pixels (features) per image seen during ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when ``X`` had string column
         names (a pandas DataFrame).
 

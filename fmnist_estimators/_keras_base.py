@@ -47,6 +47,11 @@ INITIALIZERS = (
     "ones",
 )
 
+# Batch-norm running statistics: Keras's default momentum of 0.99 needs
+# hundreds of steps to forget its initial values, which leaves a network
+# trained on a few thousand images predicting from wrong statistics.
+BN_MOMENTUM = 0.9
+
 # Keras runs this many training steps per call into the compiled graph: on a
 # small CPU the per-step Python overhead otherwise dominates a small network.
 STEPS_PER_EXECUTION = 64
@@ -79,7 +84,7 @@ def int_tuple(value, name, length=None):
     values = (value,) * (length or 1) if isinstance(value, Integral) else tuple(value)
     valid = all(isinstance(v, Integral) and v > 0 for v in values)
     if not valid or (length is not None and len(values) != length):
-        expected = "positive ints" if length is None else f"{length} positive ints"
+        expected = "positive ints" if length is None else f"{length} positive int(s)"
         raise ValueError(f"{name} must be {expected}, got {value!r}.")
     return values
 
@@ -270,13 +275,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]!r}."
+                f"data, but the data contains only one class: {self.classes_[0]}."
             )
         return y_encoded
 
     def _train(self, X, y, *, epochs, classes=None, continue_training=False):
         """Fit for ``epochs`` epochs, from scratch or from the current weights."""
-        from ._scikeras import seeded
+        from ._scikeras import fit_keras_classifier, seeded
 
         X, y = self._validate_X(X, reset=not continue_training, y=y)
         y = self._encode_labels(y, self.classes_ if continue_training else classes)
@@ -301,7 +306,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                     X[np.zeros(n_classes, dtype=int)], np.arange(n_classes)
                 )
                 engine.set_params(warm_start=True)
-            engine.fit(X, y, epochs=epochs, **fit_kwargs)
+            fit_keras_classifier(engine, X, y, epochs=epochs, **fit_kwargs)
         self.model_ = engine.model_
         # scikeras keeps only the last call's epochs; ours spans warm starts.
         self.history_ = {

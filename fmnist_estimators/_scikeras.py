@@ -68,13 +68,14 @@ def seeded(seed):
     if seed is None:
         yield
         return
-    python_state, numpy_state = random.getstate(), np.random.get_state()
+    # keras.utils.set_random_seed seeds the legacy global NumPy state: restore it.
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
     keras.utils.set_random_seed(seed)
     try:
         yield
     finally:
         random.setstate(python_state)
-        np.random.set_state(numpy_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
         tf.random.set_seed(None)
 
 
@@ -94,3 +95,14 @@ def make_keras_classifier(build_fn, *, batch_size, verbose):
         verbose=verbose,
         shuffle=True,
     )
+
+
+def fit_keras_classifier(engine, X, y, *, epochs, callbacks=(), **fit_kwargs):
+    """``engine.fit`` with per-call callbacks.
+
+    scikeras 0.13 drops ``callbacks`` given to ``fit`` and reads its own
+    ``callbacks`` parameter only when it builds the model, so the callbacks of
+    this call (early stopping on this call's validation split) are set directly.
+    """
+    engine._fit_callbacks = list(callbacks)
+    return engine.fit(X, y, epochs=epochs, **fit_kwargs)

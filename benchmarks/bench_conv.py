@@ -1,0 +1,250 @@
+"""Benchmark ConvNetClassifier presets: epoch time, overhead, accuracy vs time.
+
+Timing mode (default)
+    For each preset, seconds per epoch of 60,000 images: one epoch on a slice
+    (``--slice`` images) is timed after a warm-up epoch that builds and
+    compiles the network, and scaled to 60,000. Networks are compiled as they
+    would be for the full training set (XLA where the layers allow it). For
+    ``--overhead-preset`` (default "fast") the same Keras model (architecture
+    cloned from ``model_``, same optimizer, loss, metrics and
+    ``steps_per_execution``) is also trained with plain ``model.fit`` on the
+    same slice and batch size; the ratio of the two epoch times is the cost of
+    the estimator around Keras. Results: ``benchmarks/results/bench_conv.json``.
+
+Training mode (``--train PRESET``)
+    Fits one preset on the training images (all 60,000 by default) one epoch
+    per ``partial_fit`` call, printing test accuracy on the 10,000 test images
+    and wall time after each epoch: accuracy against training time. Results:
+    ``benchmarks/results/bench_conv_train_PRESET.json``.
+
+Usage::
+
+    python benchmarks/bench_conv.py                      # timing, 5 presets
+    python benchmarks/bench_conv.py --include-grouped    # also the wide one
+    python benchmarks/bench_conv.py --train fast         # preset's own epochs
+    python benchmarks/bench_conv.py --train grouped_small --epochs 15
+    python benchmarks/bench_conv.py --quick              # smoke run, ~2 min
+    python benchmarks/bench_conv.py --quick --train fast --epochs 2
+
+The data come from ``fmnist_estimators.datasets.fetch_fashion_mnist`` without
+downloading.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier, _keras_base
+from fmnist_estimators.datasets import fetch_fashion_mnist
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "fast"]
+N_FULL = 60_000
+
+
+def load(n_train, n_test=None):
+    fetch = dict(download_if_missing=False, return_X_y=True)
+    X, y = fetch_fashion_mnist(subset="train", **fetch)
+    X_test, y_test = fetch_fashion_mnist(subset="test", **fetch)
+    return X[:n_train], y[:n_train], X_test[:n_test], y_test[:n_test]
+
+
+def timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    function(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def time_preset(name, X, y, seed):
+    """Warm-up and warm epoch times of one preset on ``X``."""
+    estimator = ConvNetClassifier.from_preset(name, epochs=1, random_state=seed)
+    warm_up_s = timed(estimator.fit, X, y)
+    epoch_s = timed(estimator.set_params(warm_start=True).fit, X, y)
+    row = {
+        "preset": name,
+        "random_state": seed,
+        "parameters": estimator.model_.count_params(),
+        "batch_size": estimator.batch_size,
+        "jit_compile": bool(estimator.model_.jit_compile),
+        "warm_up_s": round(warm_up_s, 2),
+        "epoch_s": round(epoch_s, 3),
+        "epoch_s_per_60k": round(epoch_s * N_FULL / len(X), 1),
+    }
+    label = name if seed is not None else f"{name}, unseeded"
+    print(
+        f"  {label:22s} {row['parameters']:>9,d} params  warm-up {warm_up_s:6.1f} s"
+        f"  epoch {epoch_s:6.2f} s  -> {row['epoch_s_per_60k']:7.1f} s per 60k",
+        flush=True,
+    )
+    return estimator, row
+
+
+def plain_keras_epoch_s(estimator, X, y):
+    """Warm epoch time of ``estimator.model_``'s architecture in plain Keras."""
+    import keras
+
+    source = estimator.model_
+    model = keras.models.clone_model(source)
+    model.compile(
+        optimizer=keras.optimizers.deserialize(
+            keras.optimizers.serialize(source.optimizer)
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=_keras_base.STEPS_PER_EXECUTION,
+        jit_compile=source.jit_compile,
+    )
+    images = (X * estimator.pixel_scale_).astype(np.float32)
+    images = images.reshape(-1, *source.input_shape[1:])
+    fit = dict(batch_size=estimator.batch_size, epochs=1, verbose=0, shuffle=True)
+    timed(model.fit, images, y, **fit)  # warm-up: build and compile
+    return timed(model.fit, images, y, **fit)
+
+
+def run_timing(args, n_slice):
+    X, y, _, _ = load(n_slice, n_test=0)
+    presets = TIMED_PRESETS + ["grouped"] * args.include_grouped
+    print(f"Epoch time per preset, timed on {n_slice} images")
+    rows, estimators = [], {}
+    for name in presets:
+        estimators[name], row = time_preset(name, X, y, args.random_seed)
+        rows.append(row)
+    name = args.overhead_preset
+    if name not in estimators:
+        estimators[name], row = time_preset(name, X, y, args.random_seed)
+        rows.append(row)
+    report = {"n_slice": n_slice, "presets": rows}
+    ours = next(row["epoch_s"] for row in rows if row["preset"] == name)
+    # Seeding each fit costs time of its own (with XLA, a recompilation), so
+    # the wrapper's overhead is also measured without a random_state.
+    _, unseeded = time_preset(name, X, y, None)
+    keras_s = plain_keras_epoch_s(estimators[name], X, y)
+    report["overhead"] = {
+        "preset": name,
+        "ours_epoch_s": ours,
+        "ours_unseeded_epoch_s": unseeded["epoch_s"],
+        "keras_epoch_s": round(keras_s, 3),
+        "ratio_ours_over_keras": round(ours / keras_s, 3),
+        "ratio_unseeded_over_keras": round(unseeded["epoch_s"] / keras_s, 3),
+    }
+    print_timing(report)
+    return report
+
+
+def print_timing(report):
+    print(f"\n{'preset':14s} {'params':>10s} {'s/epoch (60k)':>14s}")
+    print("-" * 40)
+    for row in sorted(report["presets"], key=lambda row: row["epoch_s_per_60k"]):
+        print(
+            f"{row['preset']:14s} {row['parameters']:>10,d} "
+            f"{row['epoch_s_per_60k']:14.1f}"
+        )
+    overhead = report["overhead"]
+    print(
+        f"\noverhead of the estimator ({overhead['preset']}), s per epoch on the slice:"
+    )
+    print(
+        f"  ours {overhead['ours_epoch_s']:.2f}, unseeded "
+        f"{overhead['ours_unseeded_epoch_s']:.2f}, plain Keras "
+        f"{overhead['keras_epoch_s']:.2f}; ratios "
+        f"{overhead['ratio_ours_over_keras']:.2f} and "
+        f"{overhead['ratio_unseeded_over_keras']:.2f}"
+    )
+
+
+def run_training(args, n_train, n_test):
+    X, y, X_test, y_test = load(n_train, n_test)
+    name = args.train
+    epochs = args.epochs or CONVNET_PRESETS[name].get("epochs", 10)
+    estimator = ConvNetClassifier.from_preset(
+        name, epochs=epochs, random_state=args.random_seed
+    )
+    print(f"Training {name} on {len(X)} images for {epochs} epochs")
+    rows, train_s = [], 0.0
+    for epoch in range(1, epochs + 1):
+        # One epoch per call; the learning-rate schedule spans ``epochs`` calls.
+        epoch_s = timed(estimator.partial_fit, X, y)
+        train_s += epoch_s
+        start = time.perf_counter()
+        accuracy = float(estimator.score(X_test, y_test))
+        rows.append(
+            {
+                "epoch": epoch,
+                "epoch_s": round(epoch_s, 2),
+                "train_s": round(train_s, 2),
+                "test_accuracy": round(accuracy, 4),
+                "train_loss": round(estimator.history_["loss"][-1], 4),
+                "predict_s": round(time.perf_counter() - start, 2),
+            }
+        )
+        print(
+            f"  epoch {epoch:3d}  {epoch_s:7.1f} s  (total {train_s:8.1f} s)  "
+            f"test accuracy {accuracy:.4f}",
+            flush=True,
+        )
+    return {
+        "preset": name,
+        "parameters": estimator.model_.count_params(),
+        "n_train": len(X),
+        "n_test": len(X_test),
+        "epochs": epochs,
+        "seconds_per_epoch": round(train_s / epochs, 2),
+        "final_test_accuracy": rows[-1]["test_accuracy"],
+        "curve": rows,
+    }
+
+
+def machine():
+    import keras
+    import tensorflow as tf
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument("--slice", type=int, help="images per timed epoch (6000)")
+    parser.add_argument("--include-grouped", action="store_true")
+    parser.add_argument("--overhead-preset", choices=CONVNET_PRESETS, default="fast")
+    parser.add_argument("--train", choices=CONVNET_PRESETS, metavar="PRESET")
+    parser.add_argument("--epochs", type=int, help="with --train; preset's default")
+    parser.add_argument("--n-train", type=int, help="with --train; default 60000")
+    parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--output", help="JSON file (default under results/)")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    load_before = os.getloadavg()
+    if args.train:
+        n_train = args.n_train or (3_000 if args.quick else N_FULL)
+        report = run_training(args, n_train, 1_000 if args.quick else None)
+        default_output = f"bench_conv_train_{args.train}.json"
+    else:
+        report = run_timing(args, args.slice or (1_000 if args.quick else 6_000))
+        default_output = "bench_conv.json"
+    report["quick"] = args.quick
+    report["random_seed"] = args.random_seed
+    report["machine"] = {"load_average_before": load_before, **machine()}
+    output = Path(args.output or RESULTS_DIR / default_output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {output}")
+
+
+if __name__ == "__main__":
+    main()

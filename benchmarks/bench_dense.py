@@ -1,0 +1,285 @@
+"""Benchmark DenseNetClassifier: speed against MLPClassifier, search, memory.
+
+Three measurements on Fashion-MNIST, printed as tables and written to
+``benchmarks/results/bench_dense.json``:
+
+epochs   seconds per epoch of DenseNetClassifier((128,), adam) and of
+         scikit-learn's MLPClassifier((128,), solver="adam") at batch 32 and
+         128 on the same images (raw uint8 for ours, X / 255 in float32 for
+         the MLP), the ratio ours / MLP, and both test accuracies. Epoch time
+         is fit wall time / epochs, so it includes building (and XLA-compiling)
+         the network.
+grid     GridSearchCV over 4 candidates (hidden (64,), (128,) x dropout 0, 0.2;
+         3 epochs, batch 128, cv=3) with n_jobs=1 and n_jobs=2: wall times and
+         speed-up. The first n_jobs=2 search includes starting the workers,
+         each of which imports TensorFlow; a second one reuses them (warm).
+memory   resident memory before and after many consecutive fits of a small
+         network in one process: growth in total and per fit, for ours and
+         for the same network built and fitted in plain Keras.
+
+Usage::
+
+    python benchmarks/bench_dense.py            # full: 60k images, 5 epochs
+    python benchmarks/bench_dense.py --quick    # smoke run: 10k images, ~2 min
+    python benchmarks/bench_dense.py --sections grid memory
+
+The data come from ``fmnist_estimators.datasets.fetch_fashion_mnist`` without
+downloading: the files must be in the data folder or Debian's system copy.
+"""
+
+import argparse
+import functools
+import json
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import psutil
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.neural_network import MLPClassifier
+
+from fmnist_estimators import DenseNetClassifier
+from fmnist_estimators.datasets import fetch_fashion_mnist
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+# Sizes of the full benchmark and of the --quick smoke run.
+SETTINGS = {
+    "full": dict(n_train=60_000, epochs=5, grid_train=20_000, grid_epochs=3, fits=50),
+    "quick": dict(n_train=10_000, epochs=2, grid_train=5_000, grid_epochs=1, fits=10),
+}
+BATCH_SIZES = (32, 128)
+GRID = {"hidden_layer_sizes": [(64,), (128,)], "dropout": [0.0, 0.2]}
+
+
+def load(n_train):
+    X, y = fetch_fashion_mnist(
+        subset="train", download_if_missing=False, return_X_y=True
+    )
+    X_test, y_test = fetch_fashion_mnist(
+        subset="test", download_if_missing=False, return_X_y=True
+    )
+    return X[:n_train], y[:n_train], X_test, y_test
+
+
+def timed_fit(estimator, X, y):
+    start = time.perf_counter()
+    estimator.fit(X, y)
+    return time.perf_counter() - start
+
+
+def bench_epochs(data, epochs, seed):
+    """Seconds per epoch and test accuracy of ours and the MLP, per batch size."""
+    X, y, X_test, y_test = data
+    scaled, scaled_test = (X / np.float32(255)), (X_test / np.float32(255))
+    rows = []
+    for batch_size in BATCH_SIZES:
+        ours = DenseNetClassifier(
+            (128,), batch_size=batch_size, epochs=epochs, random_state=seed
+        )
+        # tol=0 and patience past max_iter: the MLP runs every epoch, like ours.
+        mlp = MLPClassifier(
+            (128,),
+            solver="adam",
+            batch_size=batch_size,
+            max_iter=epochs,
+            tol=0,
+            n_iter_no_change=epochs + 1,
+            early_stopping=False,
+            random_state=seed,
+        )
+        ours_s = timed_fit(ours, X, y) / epochs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp_s = timed_fit(mlp, scaled, y) / epochs
+        rows.append(
+            {
+                "batch_size": batch_size,
+                "ours_epoch_s": round(ours_s, 3),
+                "mlp_epoch_s": round(mlp_s, 3),
+                "ratio_ours_over_mlp": round(ours_s / mlp_s, 3),
+                "ours_test_accuracy": round(float(ours.score(X_test, y_test)), 4),
+                "mlp_test_accuracy": round(float(mlp.score(scaled_test, y_test)), 4),
+            }
+        )
+        print_row(rows[-1])
+    return rows
+
+
+def bench_grid(X, y, epochs, seed):
+    """Wall time of the same search with one and with two processes."""
+    estimator = DenseNetClassifier(batch_size=128, epochs=epochs, random_state=seed)
+    result = {"n_samples": len(X), "n_candidates": 4, "cv": 3, "epochs": epochs}
+    scores = {}
+    # joblib keeps its workers: the second n_jobs=2 search finds TensorFlow
+    # imported, the first pays for starting them.
+    for label, n_jobs in [("n_jobs_1", 1), ("n_jobs_2", 2), ("n_jobs_2_warm", 2)]:
+        search = GridSearchCV(estimator, GRID, cv=3, n_jobs=n_jobs, refit=False)
+        result[f"{label}_s"] = round(timed_fit(search, X, y), 2)
+        scores[label] = search.cv_results_["mean_test_score"]
+        print(f"  {label}: {result[f'{label}_s']:.1f} s", flush=True)
+    result["speed_up"] = round(result["n_jobs_1_s"] / result["n_jobs_2_s"], 2)
+    result["speed_up_warm"] = round(result["n_jobs_1_s"] / result["n_jobs_2_warm_s"], 2)
+    result["best_score"] = round(float(scores["n_jobs_1"].max()), 4)
+    # Thread counts change float summation order, so the scores may differ a bit.
+    difference = np.abs(scores["n_jobs_1"] - scores["n_jobs_2"]).max()
+    result["max_score_difference"] = round(float(difference), 4)
+    return result
+
+
+def rss_mb():
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def bench_memory(X, y, n_fits, seed):
+    """Resident memory growth over consecutive fits of a small network."""
+    estimator = DenseNetClassifier((32,), epochs=1, random_state=seed)
+    estimator.fit(X, y)  # TensorFlow's start-up memory is not a leak
+    ours = rss_growth(lambda: estimator.fit(X, y), n_fits)
+    # The same network built, compiled and fitted in plain Keras: how much of
+    # the growth is Keras's own.
+    keras_fit = functools.partial(plain_keras_fit, X * estimator.pixel_scale_, y)
+    keras_fit()
+    baseline = rss_growth(keras_fit, n_fits)
+    return {"n_fits": n_fits, "n_samples": len(X), "ours": ours, "keras": baseline}
+
+
+def rss_growth(fit, n_fits):
+    before = rss_mb()
+    start = time.perf_counter()
+    for _ in range(n_fits):
+        fit()
+    seconds = time.perf_counter() - start
+    after = rss_mb()
+    return {
+        "rss_before_mb": round(before, 1),
+        "rss_after_mb": round(after, 1),
+        "growth_mb": round(after - before, 1),
+        "growth_per_fit_mb": round((after - before) / n_fits, 2),
+        "seconds_per_fit": round(seconds / n_fits, 3),
+    }
+
+
+def plain_keras_fit(X, y):
+    import keras
+
+    from fmnist_estimators._keras_base import STEPS_PER_EXECUTION
+
+    inputs = keras.Input((X.shape[1],))
+    hidden = keras.layers.Dense(32, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+    )
+    model.fit(X.astype(np.float32), y, batch_size=32, epochs=1, verbose=0)
+
+
+def print_row(row):
+    print(
+        f"  batch {row['batch_size']:4d}: ours {row['ours_epoch_s']:6.2f} s/epoch "
+        f"({row['ours_test_accuracy']:.4f}), MLP {row['mlp_epoch_s']:6.2f} s/epoch "
+        f"({row['mlp_test_accuracy']:.4f}), ratio {row['ratio_ours_over_mlp']:.2f}",
+        flush=True,
+    )
+
+
+def print_summary(report):
+    print("\nsection  figure                             value")
+    print("-" * 52)
+    for row in report.get("epochs", []):
+        name = f"s/epoch ours / MLP, batch {row['batch_size']}"
+        value = f"{row['ours_epoch_s']:.2f} / {row['mlp_epoch_s']:.2f}"
+        print(f"epochs   {name:34s} {value}")
+    if "grid" in report:
+        grid = report["grid"]
+        value = f"{grid['n_jobs_1_s']:.1f} / {grid['n_jobs_2_s']:.1f}"
+        print(f"grid     {'s with n_jobs=1 / n_jobs=2':34s} {value}")
+        speed_up = f"{grid['speed_up']:.2f} ({grid['speed_up_warm']:.2f} warm)"
+        print(f"grid     {'speed-up':34s} {speed_up}")
+    if "memory" in report:
+        memory = report["memory"]
+        for source in ("ours", "keras"):
+            growth = memory[source]
+            name = f"RSS growth, {memory['n_fits']} fits, {source} (MB)"
+            value = f"{growth['growth_mb']:.1f} ({growth['growth_per_fit_mb']:.2f}/fit)"
+            print(f"memory   {name:34s} {value}")
+
+
+def framework_versions():
+    # Imported here: the fits above have loaded them already.
+    import keras
+    import scikeras
+    import tensorflow as tf
+
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "scikeras": scikeras.__version__,
+    }
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=["epochs", "grid", "memory"],
+        default=["epochs", "grid", "memory"],
+    )
+    parser.add_argument("--epochs", type=int, help="epochs of the speed comparison")
+    parser.add_argument("--n-fits", type=int, help="fits of the memory measurement")
+    parser.add_argument("--random-seed", type=int, default=0)
+    parser.add_argument("--output", default=str(RESULTS_DIR / "bench_dense.json"))
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    settings = dict(SETTINGS["quick" if args.quick else "full"])
+    settings["epochs"] = args.epochs or settings["epochs"]
+    settings["fits"] = args.n_fits or settings["fits"]
+    seed = args.random_seed
+    data = load(settings["n_train"])
+    X, y = data[:2]
+    load_before = os.getloadavg()
+
+    report = {"settings": settings}
+    if "epochs" in args.sections:
+        print(f"Epoch time on {len(X)} images, {settings['epochs']} epochs")
+        report["epochs"] = bench_epochs(data, settings["epochs"], seed)
+    if "grid" in args.sections:
+        n = settings["grid_train"]
+        print(f"GridSearchCV, 4 candidates x 3 folds on {n} images")
+        report["grid"] = bench_grid(X[:n], y[:n], settings["grid_epochs"], seed)
+    if "memory" in args.sections:
+        print(f"Memory over {settings['fits']} fits on 2000 images, ours and Keras")
+        report["memory"] = bench_memory(X[:2000], y[:2000], settings["fits"], seed)
+    print_summary(report)
+
+    report["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        **framework_versions(),
+    }
+    report["random_seed"] = seed
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {output}")
+
+
+if __name__ == "__main__":
+    main()
