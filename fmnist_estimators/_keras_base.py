@@ -14,7 +14,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._images import flatten_images
 
 OPTIMIZERS = ("adam", "nadam", "adamw", "sgd", "rmsprop", "adadelta", "adagrad")
 
@@ -174,13 +176,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         Arrays of shape (n, 28, 28) or (n, 28, 28, 1) are flattened so that
         ``n_features_in_`` counts pixels (784) and predict accepts either form.
         """
-        X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=False)
-        if X.ndim > 2:
-            if reset:
-                self._image_shape = X.shape[1:]
-            X = X.reshape(X.shape[0], -1)
-        elif reset:
-            self._image_shape = None
+        X, image_shape = flatten_images(X)
+        if reset:
+            self._image_shape = image_shape
         kwargs = dict(dtype=[np.float32, np.float64], reset=reset)
         if y is None:
             return validate_data(self, X, **kwargs), None

@@ -1,0 +1,25 @@
+"""Image-array input shared by every estimator (no TensorFlow here)."""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def flatten_images(X):
+    """Return ``(X, image_shape)`` with image arrays flattened to rows.
+
+    Arrays of shape (n, height, width) or (n, height, width, channels) become
+    (n, height * width * channels), so ``n_features_in_`` counts pixels and
+    predict accepts flattened and unflattened images alike. Anything else
+    (2-D arrays, DataFrames, sparse matrices, bad input) is returned unchanged,
+    with ``image_shape=None``, for ``validate_data`` to check and explain.
+    """
+    if sp.issparse(X) or not hasattr(X, "__len__"):
+        return X, None
+    try:
+        ndim = np.ndim(X)
+    except ValueError:  # ragged nested lists: validate_data says what is wrong
+        return X, None
+    if ndim <= 2:
+        return X, None
+    X = np.asarray(X)
+    return X.reshape(X.shape[0], -1), X.shape[1:]
