@@ -1,0 +1,438 @@
+"""Compare every model family of fmnist_estimators on the same folds.
+
+Each model is tuned on the training set by stratified cross-validation
+(``GridSearchCV``, ``RandomizedSearchCV`` or ``HalvingRandomSearchCV``; the
+same folds for every model), refit on the whole training set, and evaluated
+once on the test set. Results go to ``--output-dir``: ``results.md``,
+``results.csv``, ``results.json``, one ``models/<name>.json`` per model,
+written as soon as the model finishes (``--resume`` skips those), and plots.
+
+Models (``--models``; see ``compare_models.py`` for their search spaces)::
+
+    svd          SVDSubspaceClassifier, n_components tuned
+    classical    classical.make_patch_pca_svc_pipeline (the best classical model)
+    logreg       LogisticRegression on pixels scaled to 0-1
+    svc          classical.make_pca_svc_pipeline: PCA + RBF SVC
+    mlp          scikit-learn MLPClassifier (128)
+    dense        DenseNetClassifier with its defaults
+    dense_tuned  DenseNetClassifier, tuned by successive halving on epochs
+    conv         ConvNetClassifier, the "fast" preset (below 20,000 training
+                 images: 5 epochs, batch 64, no batch normalization, whose
+                 moving statistics do not settle in so few steps)
+
+Fit time is the refit of the best candidate on the whole training set;
+predict time is measured after a warm-up call on training images (a network
+traces its graph on the first call). Every process computes with one BLAS and
+TensorFlow thread by default (``--n-threads``): timings compare like with
+like, and multithreaded BLAS cannot thrash on a busy machine; ``--n-jobs``
+spreads the fits of a search over processes instead.
+
+Usage::
+
+    python benchmarks/compare.py                      # embedded sample, offline
+    python benchmarks/compare.py --data full --n-jobs 2
+    python benchmarks/compare.py --models svd,dense --search random --resume
+    python benchmarks/compare.py --n-train 300 --n-test 100 --fast   # smoke test
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+# Run from anywhere: the helper modules sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compare_models import MODELS, SEARCHES, shrink  # noqa: E402
+from compare_report import (  # noqa: E402
+    format_candidate,
+    json_ready,
+    write_plots,
+    write_tables,
+)
+
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+DATA = {
+    "sample": "the embedded Fashion-MNIST sample",
+    "full": "Fashion-MNIST",
+    "mnist": "MNIST",
+}
+# Configuration a resumed model must share with the current run.
+RESUME_KEYS = (
+    "data",
+    "n_train",
+    "n_test",
+    "cv",
+    "random_state",
+    "search",
+    "epochs_scale",
+    "fast",
+)
+
+
+def parse_models(text):
+    names = list(MODELS) if text == "all" else [n for n in text.split(",") if n]
+    unknown = [name for name in names if name not in MODELS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model(s) {unknown}; choose from {', '.join(MODELS)} or 'all'"
+        )
+    return names
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="models: " + ", ".join(MODELS),
+    )
+    parser.add_argument(
+        "--data",
+        choices=DATA,
+        default="sample",
+        help="the embedded sample (offline, default), full Fashion-MNIST, or MNIST",
+    )
+    parser.add_argument(
+        "--models",
+        type=parse_models,
+        default=list(MODELS),
+        metavar="NAME[,NAME...]",
+        help="comma-separated models, or 'all' (default)",
+    )
+    parser.add_argument("--cv", type=int, default=3, help="folds (default 3)")
+    parser.add_argument(
+        "--search",
+        choices=("auto",) + SEARCHES,
+        default="auto",
+        help="tuning strategy for every tuned model; 'auto' "
+        "(default) uses each model's own",
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=None, help="parallel fits within each search"
+    )
+    parser.add_argument(
+        "--n-threads",
+        type=int,
+        default=1,
+        help="BLAS and TensorFlow threads of each process (default 1: comparable "
+        "timings, and no thrashing on a shared machine; --n-jobs uses more "
+        "cores; 0 leaves the libraries' own choice)",
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="seed of the folds, the searches and every model",
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="stratified subset of the training images",
+    )
+    parser.add_argument(
+        "--n-test", type=int, default=None, help="stratified subset of the test images"
+    )
+    parser.add_argument(
+        "--epochs-scale",
+        type=float,
+        default=1.0,
+        help="multiply the epochs of every network",
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="one epoch per network and at most two values per parameter: a smoke test",
+    )
+    parser.add_argument("--output-dir", type=Path, default=Path("compare_results"))
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip models already saved in OUTPUT_DIR/models/ "
+        "by a run with the same settings",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+def _subset(X, y, n, random_state):
+    if n is None or n >= len(y):
+        return X, y
+    from sklearn.model_selection import train_test_split
+
+    X, _, y, _ = train_test_split(
+        X, y, train_size=n, stratify=y, random_state=random_state
+    )
+    return X, y
+
+
+def load_data(args):
+    from fmnist_estimators import datasets
+
+    if args.data == "sample":
+        load = datasets.load_fashion_mnist_sample
+    elif args.data == "full":
+        load = datasets.fetch_fashion_mnist
+    else:
+        load = datasets.fetch_mnist
+    X, y = load(subset="train", return_X_y=True)
+    X_test, y_test = load(subset="test", return_X_y=True)
+    X, y = _subset(X, y, args.n_train, args.random_state)
+    X_test, y_test = _subset(X_test, y_test, args.n_test, args.random_state)
+    names = [str(d) for d in range(10)] if args.data == "mnist" else FASHION_CLASSES
+    return X, y, X_test, y_test, names
+
+
+# -- one model ------------------------------------------------------------------------
+
+
+def make_search(model, strategy, cv, args, n_train):
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from fmnist_estimators.search import make_epoch_halving_search
+
+    estimator = model.build(args.random_state, n_train)
+    # A failing candidate scores NaN (shown in the log) instead of ending the run.
+    common = dict(cv=cv, n_jobs=args.n_jobs, error_score=np.nan)
+    if not model.tuned or strategy == "grid":
+        return GridSearchCV(estimator, model.grid, **common)
+    if strategy == "random":
+        return RandomizedSearchCV(
+            estimator,
+            model.distributions,
+            n_iter=model.n_iter,
+            random_state=args.random_state,
+            **common,
+        )
+    if model.network:
+        search = make_epoch_halving_search(
+            estimator,
+            model.distributions,
+            max_epochs=model.max_epochs,
+            min_epochs=model.min_epochs,
+            n_candidates=model.n_iter,
+            cv=cv,
+            n_jobs=args.n_jobs,
+            random_state=args.random_state,
+        )
+        search.set_params(error_score=np.nan)
+        return search
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    return HalvingRandomSearchCV(
+        estimator,
+        model.distributions,
+        n_candidates=max(model.n_iter, 3),
+        min_resources="exhaust",
+        random_state=args.random_state,
+        **common,
+    )
+
+
+def final_step(estimator):
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def run_model(model, data, cv, args, log):
+    """Tune, refit and test one model; the JSON-ready record of its results."""
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+    )
+
+    from fmnist_estimators.search import _format_params, results_table
+
+    X, y, X_test, y_test, class_names = data
+    strategy = model.search if args.search == "auto" else args.search
+    search = make_search(model, strategy, cv, args, n_train=len(y))
+    kind = type(search).__name__
+    log(f"  {kind}, {model.label}")
+    start = time.perf_counter()
+    search.fit(X, y)
+    search_time = time.perf_counter() - start
+    candidates = results_table(search, as_frame=False)
+    for row in sorted(candidates, key=lambda r: (r.get("iter") or 0, r["rank"])):
+        log("    " + format_candidate(row))
+
+    best = search.best_estimator_
+    # Warm up on training images (a network traces its predict graph on the
+    # first call): the timing below is the steady throughput.
+    best.predict(X[:10])
+    # The test set, once.
+    start = time.perf_counter()
+    y_pred = best.predict(X_test)
+    predict_time = time.perf_counter() - start
+    labels = np.unique(np.concatenate([y, y_test]))
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_test, y_pred, labels=labels, average="macro", zero_division=0
+    )
+    matrix = confusion_matrix(y_test, y_pred, labels=labels)
+    per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
+    history = getattr(final_step(best), "history_", None)
+    best_params = {k: v for k, v in search.best_params_.items()}
+    i = search.best_index_
+    record = {
+        "model": model.name,
+        "label": model.label,
+        "family": model.family,
+        "search": kind,
+        "n_candidates": len(search.cv_results_["params"]),
+        "resource": getattr(search, "resource", None),
+        "cv_mean": search.cv_results_["mean_test_score"][i],
+        "cv_std": search.cv_results_["std_test_score"][i],
+        "test_accuracy": accuracy_score(y_test, y_pred),
+        "precision_macro": precision,
+        "recall_macro": recall,
+        "f1_macro": f1,
+        "fit_time_s": search.refit_time_,
+        "predict_time_per_1000_s": predict_time / len(y_test) * 1000,
+        "search_time_s": search_time,
+        "best_params": best_params,
+        "best_params_text": _format_params(best_params),
+        "confusion_matrix": matrix,
+        "per_class_accuracy": per_class,
+        "history": history,
+        "candidates": candidates,
+    }
+    log(
+        f"  best {record['best_params_text'] or '(defaults)'}: "
+        f"CV {record['cv_mean']:.4f} ± {record['cv_std']:.4f} | "
+        f"test {record['test_accuracy']:.4f} | fit {record['fit_time_s']:.2f} s | "
+        f"predict {record['predict_time_per_1000_s']:.3f} s/1000 | "
+        f"{search_time:.0f} s in all"
+    )
+    return json_ready(record)
+
+
+# -- main ---------------------------------------------------------------------------
+
+
+def environment():
+    import scipy
+    import sklearn
+
+    env = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+    if "tensorflow" in sys.modules:
+        env["tensorflow"] = sys.modules["tensorflow"].__version__
+    return env
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.fast:
+        args.epochs_scale = min(args.epochs_scale, 0.0)
+
+    def log(message):
+        if not args.quiet:
+            print(message, flush=True)
+
+    if args.n_threads:
+        # Read by fmnist_estimators when TensorFlow starts (first network fit).
+        os.environ["FMNIST_ESTIMATORS_TF_THREADS"] = str(args.n_threads)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.n_threads)
+
+    from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+    from sklearn.model_selection import StratifiedKFold
+
+    # Keep the log readable: the baselines' iteration caps are deliberate, and
+    # a failed candidate shows as "nan" in its progress line.
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    warnings.filterwarnings("ignore", category=FitFailedWarning)
+    warnings.filterwarnings("ignore", message="One or more of the .* are non-finite")
+    warnings.filterwarnings("ignore", message="Got `batch_size` less than 1")
+
+    start = time.perf_counter()
+    data = load_data(args)
+    _, y, X_test, _, class_names = data
+    config = {
+        "data": args.data,
+        "data_description": DATA[args.data],
+        "n_train": len(y),
+        "n_test": len(X_test),
+        "cv": args.cv,
+        "random_state": args.random_state,
+        "search": args.search,
+        "epochs_scale": args.epochs_scale,
+        "fast": args.fast,
+        "n_jobs": args.n_jobs,
+        "n_threads": args.n_threads,
+        "class_names": class_names,
+    }
+    log(
+        f"compare: {DATA[args.data]}, {len(y)} training / {len(X_test)} test "
+        f"images, {args.cv}-fold stratified CV, search={args.search}, "
+        f"models: {', '.join(args.models)}"
+    )
+    # One splitter with a fixed seed: every search sees the same folds.
+    cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+    models_dir = args.output_dir / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+
+    records = []
+    for k, name in enumerate(args.models, 1):
+        path = models_dir / f"{name}.json"
+        if args.resume and path.exists():
+            saved = json.loads(path.read_text())
+            same = all(saved["config"].get(key) == config[key] for key in RESUME_KEYS)
+            if same:
+                log(f"[{k}/{len(args.models)}] {name}: resumed from {path}")
+                records.append(saved["record"])
+                continue
+            log(f"[{k}/{len(args.models)}] {name}: saved with other settings, rerun")
+        log(f"[{k}/{len(args.models)}] {name}")
+        model = shrink(MODELS[name], epochs_scale=args.epochs_scale, fast=args.fast)
+        record = run_model(model, data, cv, args, log)
+        path.write_text(json.dumps({"config": config, "record": record}, indent=1))
+        records.append(record)
+
+    plots, notes = write_plots(records, args.output_dir, class_names)
+    for note in notes:
+        log(f"note: {note}")
+    write_tables(records, args.output_dir, config, environment(), notes)
+    elapsed = time.perf_counter() - start
+    log("")
+    log((args.output_dir / "results.md").read_text())
+    log(
+        f"wrote {args.output_dir}/results.md, results.csv, results.json, "
+        f"{len(plots)} plots and models/*.json in {elapsed:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The models of ``benchmarks/compare.py`` and how each is tuned.
+
+Every entry builds an unfitted estimator from a seed and carries two search
+spaces: ``grid`` (lists, for ``GridSearchCV``) and ``distributions`` (lists
+and ``scipy.stats`` distributions, for ``RandomizedSearchCV`` and
+``HalvingRandomSearchCV``), plus the search it uses by default. An empty
+``grid`` cross-validates the model as built, without tuning. Sized so that
+the whole comparison runs in a few minutes on the 5,000-image sample.
+"""
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+from scipy.stats import loguniform, randint
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from fmnist_estimators import (
+    ConvNetClassifier,
+    DenseNetClassifier,
+    SVDSubspaceClassifier,
+)
+from fmnist_estimators.classical import (
+    make_patch_pca_svc_pipeline,
+    make_pca_svc_pipeline,
+)
+
+SEARCHES = ("grid", "random", "halving")
+# Below this many training images the networks take their small-data settings.
+SMALL = 20_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """One contender: how to build it and how to tune it."""
+
+    name: str
+    label: str
+    family: str
+    build: Callable
+    grid: dict
+    distributions: dict
+    search: str = "grid"
+    n_iter: int = 4
+    network: bool = False
+    # Successive halving of a network spends epochs: first and last round's.
+    min_epochs: int = 1
+    max_epochs: int = 9
+
+    @property
+    def tuned(self):
+        return bool(self.grid or self.distributions)
+
+
+def _patch_pca_svc(random_state, n_train):
+    model = make_patch_pca_svc_pipeline(random_state=random_state)
+    # PCA keeps fewer components than a training fold has images, even the
+    # subsets of successive halving on samples.
+    n_components = model.get_params()["pca__n_components"]
+    return model.set_params(pca__n_components=min(n_components, n_train // 10))
+
+
+def _logreg(random_state, n_train):
+    return Pipeline(
+        [
+            ("scale", MinMaxScaler()),
+            ("logreg", LogisticRegression(max_iter=100, random_state=random_state)),
+        ]
+    )
+
+
+def _mlp(random_state, n_train):
+    return Pipeline(
+        [
+            ("scale", MinMaxScaler()),
+            (
+                "mlp",
+                MLPClassifier(
+                    (128,), batch_size=128, max_iter=20, random_state=random_state
+                ),
+            ),
+        ]
+    )
+
+
+def _conv(random_state, n_train):
+    # On a few thousand images the preset's batch normalization sees too few
+    # steps for its moving statistics to settle, and predicts one class:
+    # small runs train the same network without it.
+    extra = dict(batch_norm=False, batch_size=64, epochs=5) if n_train < SMALL else {}
+    return ConvNetClassifier.from_preset("fast", random_state=random_state, **extra)
+
+
+MODELS = {
+    model.name: model
+    for model in [
+        Model(
+            "svd",
+            "SVDSubspaceClassifier",
+            "subspace",
+            lambda rs, n_train: SVDSubspaceClassifier(random_state=rs),
+            grid={"n_components": [10, 20, 30, 50]},
+            distributions={"n_components": randint(5, 60)},
+        ),
+        Model(
+            "classical",
+            "PCA patch filters + RBF SVC (classical.make_patch_pca_svc_pipeline)",
+            "classical",
+            _patch_pca_svc,
+            grid={},
+            distributions={"svc__C": loguniform(3, 30)},
+        ),
+        Model(
+            "logreg",
+            "LogisticRegression (pixels scaled to 0-1)",
+            "sklearn",
+            _logreg,
+            grid={"logreg__C": [0.01, 0.1]},
+            distributions={"logreg__C": loguniform(1e-3, 1)},
+            n_iter=2,
+        ),
+        Model(
+            "svc",
+            "PCA + RBF SVC (classical.make_pca_svc_pipeline)",
+            "sklearn",
+            lambda rs, n_train: make_pca_svc_pipeline(random_state=rs),
+            grid={"pca__n_components": [30, 50], "svc__C": [3.0, 10.0]},
+            distributions={
+                "pca__n_components": randint(20, 80),
+                "svc__C": loguniform(1, 30),
+            },
+            search="random",
+        ),
+        Model(
+            "mlp",
+            "MLPClassifier (128, 20 epochs)",
+            "sklearn",
+            _mlp,
+            grid={"mlp__alpha": [1e-4, 1e-2]},
+            distributions={
+                "mlp__alpha": loguniform(1e-5, 1e-1),
+                "mlp__learning_rate_init": loguniform(3e-4, 3e-3),
+            },
+            search="random",
+            n_iter=2,
+        ),
+        Model(
+            "dense",
+            "DenseNetClassifier (defaults)",
+            "network",
+            lambda rs, n_train: DenseNetClassifier(random_state=rs),
+            grid={},
+            distributions={},
+            network=True,
+        ),
+        Model(
+            "dense_tuned",
+            "DenseNetClassifier (tuned)",
+            "network",
+            lambda rs, n_train: DenseNetClassifier(
+                batch_size=128, epochs=9, random_state=rs
+            ),
+            grid={
+                "hidden_layer_sizes": [(128,), (256, 128)],
+                "learning_rate": [1e-3, 3e-3],
+            },
+            distributions={
+                "hidden_layer_sizes": [(128,), (256,), (256, 128)],
+                "learning_rate": loguniform(3e-4, 1e-2),
+                "dropout": [0.0, 0.2],
+            },
+            search="halving",
+            n_iter=3,
+            network=True,
+            min_epochs=3,
+            max_epochs=9,
+        ),
+        Model(
+            "conv",
+            "ConvNetClassifier ('fast' preset)",
+            "network",
+            _conv,
+            grid={},
+            distributions={},
+            network=True,
+        ),
+    ]
+}
+
+
+def scale_epochs(value, scale):
+    """``value`` epochs times ``scale``, rounded up, at least 1."""
+    return max(1, math.ceil(value * scale))
+
+
+def shrink(model, *, epochs_scale=1.0, fast=False):
+    """``model`` with fewer epochs and, when ``fast``, smaller searches."""
+    if fast:
+        epochs_scale = min(epochs_scale, 0.0)
+        grid = {name: list(values)[:2] for name, values in model.grid.items()}
+        model = dataclasses.replace(model, grid=grid, n_iter=min(model.n_iter, 2))
+    if epochs_scale == 1.0 or not model.network:
+        return model
+    build = model.build
+
+    def scaled_build(random_state, n_train):
+        estimator = build(random_state, n_train)
+        return estimator.set_params(
+            epochs=scale_epochs(estimator.get_params()["epochs"], epochs_scale)
+        )
+
+    return dataclasses.replace(
+        model,
+        build=scaled_build,
+        min_epochs=scale_epochs(model.min_epochs, epochs_scale),
+        max_epochs=scale_epochs(model.max_epochs, epochs_scale),
+    )
