@@ -4,6 +4,12 @@ Keras networks (:class:`DenseNetClassifier`, :class:`ConvNetClassifier`) sit
 beside a classical :class:`SVDSubspaceClassifier` so that scikit-learn's model
 selection tools tune and compare them under one API.
 
+Submodules: :mod:`fmnist_estimators.datasets` (fetchers and the embedded
+sample), :mod:`fmnist_estimators.classical` (ready classical pipelines),
+:mod:`fmnist_estimators.search` (one search across model families, successive
+halving on epochs, result tables, Dask) and :mod:`fmnist_estimators.studies`
+(the classic studies as ready search spaces).
+
 TensorFlow is imported on the first ``fit`` of a Keras estimator, not here:
 ``import fmnist_estimators``, the datasets and the classical baseline stay
 light.
