@@ -98,7 +98,7 @@ class DenseNetClassifier(BaseKerasClassifier):
     --------
     ConvNetClassifier : Convolutional network with the same training options.
     SVDSubspaceClassifier : Classical per-class subspace baseline.
-    sklearn.neural_network.MLPClassifier : scikit-learn's numpy MLP.
+    sklearn.neural_network.MLPClassifier : The numpy MLP of scikit-learn.
 
     Examples
     --------
