@@ -5,6 +5,7 @@ the module constants holding the mirrors, checksums and system folders are
 monkeypatched to point at it. Nothing here touches the internet.
 """
 
+import errno
 import gzip
 import hashlib
 import os
@@ -290,6 +291,22 @@ def test_interrupted_download_leaves_nothing(server, monkeypatch, data_home):
     monkeypatch.setattr(_download, "_download_once", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fetch_fashion_mnist(data_home=data_home)
+    assert _listing(data_home / "fashion-mnist") == []
+
+
+def test_disk_full_leaves_nothing_and_says_why(server, monkeypatch, data_home):
+    server.serve("a")
+    _use_mirrors(monkeypatch, server.mirror("a"))
+
+    def disk_full(url, destination):
+        with open(destination, "wb") as f:
+            f.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_download, "_download_once", disk_full)
+    with pytest.raises(OSError, match="No space left on device") as info:
+        fetch_fashion_mnist(data_home=data_home, n_retries=0)
+    assert "save it as" in str(info.value)
     assert _listing(data_home / "fashion-mnist") == []
 
 
