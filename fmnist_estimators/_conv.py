@@ -176,6 +176,14 @@ class ConvNetClassifier(BaseKerasClassifier):
         ``(height, width)`` or ``(height, width, channels)`` of the images when
         ``X`` is given flattened and is not square; inferred otherwise.
 
+    learning_rate : float, default=None
+        Optimizer step size. ``None`` keeps the Keras default of the chosen
+        optimizer (0.001 for Adam, 0.01 for SGD).
+
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        ``"cosine"`` decays the learning rate from ``learning_rate`` to zero
+        over the ``epochs`` of each ``fit`` call (Keras cosine decay).
+
     {training_parameters}
 
     Attributes

@@ -5,16 +5,8 @@ TRAINING_PARAMETERS = """\
 "adagrad"}, default="adam"
         Keras optimizer. ``"sgd"`` uses ``momentum``.
 
-    learning_rate : float, default=None
-        Optimizer step size. ``None`` keeps the Keras default of the chosen
-        optimizer (0.001 for Adam, 0.01 for SGD).
-
     momentum : float, default=0.9
         Momentum of ``"sgd"``; ignored by the other optimizers.
-
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        ``"cosine"`` decays the learning rate from ``learning_rate`` to zero
-        over the ``epochs`` of each ``fit`` call (Keras ``CosineDecay``).
 
     batch_size : int, default=32
         Images per gradient step.

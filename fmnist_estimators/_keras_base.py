@@ -114,7 +114,7 @@ def _optimizer(name, learning_rate, momentum, schedule, decay_steps):
         # Decay to zero over the epochs of one fit call, then restart: the
         # optimizer's step count carries over warm starts, and a plain
         # CosineDecay would leave every later fit at a learning rate of zero.
-        initial = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        initial = float(optimizer.get_config()["learning_rate"])
         kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecayRestarts(
             initial, decay_steps, t_mul=1.0, m_mul=1.0
         )

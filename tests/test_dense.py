@@ -55,7 +55,7 @@ NON_DEFAULTS = dict(
     optimizer="sgd",
     learning_rate=0.05,
     momentum=0.5,
-    lr_schedule="cosine",
+    lr_schedule="constant",
     batch_size=64,
     epochs=3,
     early_stopping=True,
@@ -448,5 +448,6 @@ def test_tutorial_network_accuracy_on_fashion_mnist():
     X_test, y_test = fetch_fashion_mnist(subset="test", return_X_y=True)
     estimator = DenseNetClassifier(random_state=0).fit(X, y)
     assert estimator.n_iter_ == 10
-    # The TF tutorial reports ~88 %; seeds 0-2 gave 86.5, 88.5 and 87.9 % here.
-    assert estimator.score(X_test, y_test) >= 0.85
+    # The tutorial network with our default cosine schedule: 88.84, 89.02 and
+    # 89.01 % for seeds 0-2 (the tutorial's constant 0.001 gave 86.5-88.5 %).
+    assert estimator.score(X_test, y_test) >= 0.886

@@ -281,7 +281,9 @@ def test_parallel_grid_search_keras_caps_tensorflow_threads(data):
 
     # A network that learns something, so that the thread count's rounding
     # differences cannot flip many predictions.
-    net = tiny_dense(epochs=5, learning_rate=0.01, batch_size=32)
+    net = tiny_dense(
+        epochs=5, learning_rate=0.01, lr_schedule="constant", batch_size=32
+    )
     grid = {"hidden_layer_sizes": [(8,), (16,)]}
     parallel = GridSearchCV(net, grid, cv=2, n_jobs=2).fit(X, y)
     serial = GridSearchCV(net, grid, cv=2).fit(X, y)
