@@ -194,6 +194,53 @@ def _fetch_idx_dataset(
     )
 
 
+# Parameters and errors the two fetchers share, written once (see _fill_doc).
+_COMMON_PARAMETERS = """\
+    data_home : str or path-like, default=None
+        Download and cache folder. By default the ``FMNIST_ESTIMATORS_DATA``
+        environment variable, else ``~/fmnist_estimators_data``; see
+        :func:`get_data_home`.
+
+    download_if_missing : bool, default=True
+        If False, raise an error instead of downloading when a file is not
+        available locally.
+
+    return_X_y : bool, default=False
+        If True, return ``(data, target)`` instead of a Bunch.
+
+    n_retries : int, default=3
+        Number of retries of each mirror on network errors, server errors and
+        interrupted transfers.
+
+    delay : float, default=1.0
+        Seconds between retries.
+
+"""
+
+_RAISES = """\
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing and ``download_if_missing`` is False. The message
+        gives the expected path.
+    OSError
+        If a download failed on every mirror (the message lists the URLs tried
+        and where to place the file by hand), if the data folder is not
+        writable, or if a cached file is corrupt and ``download_if_missing``
+        is False. No partial file is ever left in the data folder.
+
+"""
+
+
+def _fill_doc(func):
+    """Insert the shared docstring fragments into ``func.__doc__``."""
+    func.__doc__ = func.__doc__.replace(
+        "    {common_parameters}\n\n", _COMMON_PARAMETERS
+    ).replace("    {raises}\n\n", _RAISES)
+    return func
+
+
+@_fill_doc
 @validate_params(_FETCH_PARAMS, prefer_skip_nested_validation=True)
 def fetch_fashion_mnist(
     *,
@@ -230,24 +277,7 @@ def fetch_fashion_mnist(
         Which split to load: the 60,000 training images, the 10,000 test
         images, or all 70,000 (training images first, then test images).
 
-    data_home : str or path-like, default=None
-        Download and cache folder. By default the ``FMNIST_ESTIMATORS_DATA``
-        environment variable, else ``~/fmnist_estimators_data``; see
-        :func:`get_data_home`.
-
-    download_if_missing : bool, default=True
-        If False, raise an error instead of downloading when a file is not
-        available locally.
-
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    n_retries : int, default=3
-        Number of retries of each mirror on network errors, server errors and
-        interrupted transfers.
-
-    delay : float, default=1.0
-        Seconds between retries.
+    {common_parameters}
 
     Returns
     -------
@@ -268,16 +298,7 @@ def fetch_fashion_mnist(
     (data, target) : tuple if ``return_X_y`` is True
         The ``data`` and ``target`` arrays described above.
 
-    Raises
-    ------
-    FileNotFoundError
-        If a file is missing and ``download_if_missing`` is False. The message
-        gives the expected path.
-    OSError
-        If a download failed on every mirror (the message lists the URLs tried
-        and where to place the file by hand), if the data folder is not
-        writable, or if a cached file is corrupt and ``download_if_missing``
-        is False. No partial file is ever left in the data folder.
+    {raises}
 
     See Also
     --------
@@ -320,6 +341,7 @@ def fetch_fashion_mnist(
     )
 
 
+@_fill_doc
 @validate_params(_FETCH_PARAMS, prefer_skip_nested_validation=True)
 def fetch_mnist(
     *,
@@ -354,24 +376,7 @@ def fetch_mnist(
         Which split to load: the 60,000 training images, the 10,000 test
         images, or all 70,000 (training images first, then test images).
 
-    data_home : str or path-like, default=None
-        Download and cache folder. By default the ``FMNIST_ESTIMATORS_DATA``
-        environment variable, else ``~/fmnist_estimators_data``; see
-        :func:`get_data_home`.
-
-    download_if_missing : bool, default=True
-        If False, raise an error instead of downloading when a file is not
-        available locally.
-
-    return_X_y : bool, default=False
-        If True, return ``(data, target)`` instead of a Bunch.
-
-    n_retries : int, default=3
-        Number of retries of each mirror on network errors, server errors and
-        interrupted transfers.
-
-    delay : float, default=1.0
-        Seconds between retries.
+    {common_parameters}
 
     Returns
     -------
@@ -392,16 +397,7 @@ def fetch_mnist(
     (data, target) : tuple if ``return_X_y`` is True
         The ``data`` and ``target`` arrays described above.
 
-    Raises
-    ------
-    FileNotFoundError
-        If a file is missing and ``download_if_missing`` is False. The message
-        gives the expected path.
-    OSError
-        If a download failed on every mirror (the message lists the URLs tried
-        and where to place the file by hand), if the data folder is not
-        writable, or if a cached file is corrupt and ``download_if_missing``
-        is False. No partial file is ever left in the data folder.
+    {raises}
 
     See Also
     --------
