@@ -371,9 +371,11 @@ class ConvNetClassifier(BaseKerasClassifier):
         x = inputs
         if params["augmentation"]:
             height, width = inputs.shape[1:3]
-            x = keras.layers.RandomTranslation(2 / height, 2 / width)(x)
+            x = keras.layers.RandomTranslation(
+                2 / height, 2 / width, seed=params["next_seed"]()
+            )(x)
             if params["augmentation"] == "shift_flip":
-                x = keras.layers.RandomFlip("horizontal")(x)
+                x = keras.layers.RandomFlip("horizontal", seed=params["next_seed"]())(x)
         pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
         for filters, n_convs in zip(params["filters"], params["convs_per_block"]):
             for _ in range(n_convs):
@@ -381,7 +383,9 @@ class ConvNetClassifier(BaseKerasClassifier):
                     filters,
                     params["kernel_size"],
                     padding=params["padding"],
-                    kernel_initializer=_initializer(params["kernel_initializer"]),
+                    kernel_initializer=_initializer(
+                        params["kernel_initializer"], params["next_seed"]()
+                    ),
                     use_bias=not params["batch_norm"],
                 )(x)
                 if params["batch_norm"]:
@@ -392,7 +396,9 @@ class ConvNetClassifier(BaseKerasClassifier):
                     params["pool_size"], params["pool_strides"], padding="same"
                 )(x)
             if params["conv_dropout"]:
-                x = keras.layers.Dropout(params["conv_dropout"])(x)
+                x = keras.layers.Dropout(
+                    params["conv_dropout"], seed=params["next_seed"]()
+                )(x)
         if params["global_pooling"]:
             x = keras.layers.GlobalAveragePooling2D()(x)
         else:

@@ -23,7 +23,9 @@ def dense_block(x, units, params):
     l2 = params["l2"]
     x = keras.layers.Dense(
         units,
-        kernel_initializer=_initializer(params["kernel_initializer"]),
+        kernel_initializer=_initializer(
+            params["kernel_initializer"], params["next_seed"]()
+        ),
         kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
         use_bias=not params["batch_norm"],
     )(x)
@@ -31,7 +33,7 @@ def dense_block(x, units, params):
         x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = keras.layers.Activation(params["activation"])(x)
     if params["dropout"]:
-        x = keras.layers.Dropout(params["dropout"])(x)
+        x = keras.layers.Dropout(params["dropout"], seed=params["next_seed"]())(x)
     return x
 
 
@@ -43,7 +45,9 @@ def softmax_head(x, n_classes, params):
     return keras.layers.Dense(
         n_classes,
         activation="softmax",
-        kernel_initializer=_initializer(params["kernel_initializer"]),
+        kernel_initializer=_initializer(
+            params["kernel_initializer"], params["next_seed"]()
+        ),
     )(x)
 
 

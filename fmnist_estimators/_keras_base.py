@@ -56,7 +56,7 @@ BN_MOMENTUM = 0.9
 
 # Keras runs this many training steps per call into the compiled graph: on a
 # small CPU the per-step Python overhead otherwise dominates a small network.
-STEPS_PER_EXECUTION = 64
+STEPS_PER_EXECUTION = 256
 
 
 def _training_constraints():
@@ -91,64 +91,33 @@ def int_tuple(value, name, length=None):
     return values
 
 
-def _initializer(spec):
+def _initializer(spec, seed=None):
     """Keras initializer from a name, or a float read as a normal's std."""
     import keras
 
     if isinstance(spec, Real) and not isinstance(spec, bool):
-        return keras.initializers.RandomNormal(stddev=float(spec))
+        return keras.initializers.RandomNormal(stddev=float(spec), seed=seed)
     # Keras spells Glorot "xavier" nowhere; the studies our users copy do.
-    return {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}.get(
-        spec, spec
-    )
+    name = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
+    name = name.get(spec, spec)
+    if seed is None or name in ("zeros", "ones"):
+        return keras.initializers.get(name)
+    # From a config: an instance made without a seed would draw one from
+    # Python's global `random` (see seed_source).
+    return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
 
 
-def _optimizer(name, learning_rate, momentum, schedule, decay_steps):
-    import keras
+def seed_source(seed):
+    """Function giving each random layer its own seed, derived from ``seed``.
 
-    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-    if name == "sgd":
-        kwargs["momentum"] = momentum
-    optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
-    if schedule == "cosine":
-        # Decay to zero over the epochs of one fit call, then restart: the
-        # optimizer's step count carries over warm starts, and a plain
-        # CosineDecay would leave every later fit at a learning rate of zero.
-        initial = float(optimizer.get_config()["learning_rate"])
-        kwargs["learning_rate"] = keras.optimizers.schedules.CosineDecayRestarts(
-            initial, decay_steps, t_mul=1.0, m_mul=1.0
-        )
-        optimizer = keras.optimizers.get({"class_name": name, "config": kwargs})
-    return optimizer
-
-
-def _build_model(estimator_params, build_layers, meta, compile_kwargs):
-    """scikeras build function: the estimator's layers plus our compile settings.
-
-    Module-level (bound with :func:`functools.partial`) so fitted estimators
-    pickle without pickling the estimator itself.
+    Keras seeds a layer given no seed from Python's global ``random``, which
+    other threads of the process (a dask worker's event loop) also draw from;
+    explicit seeds keep a seeded network repeatable wherever it is trained.
     """
-    import keras
-
-    inputs = keras.Input(shape=estimator_params["input_shape"])
-    outputs = build_layers(inputs, meta["n_classes_"], estimator_params)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=_optimizer(
-            estimator_params["optimizer"],
-            estimator_params["learning_rate"],
-            estimator_params["momentum"],
-            estimator_params["lr_schedule"],
-            estimator_params["decay_steps"],
-        ),
-        loss=compile_kwargs["loss"],
-        metrics=compile_kwargs["metrics"],
-        steps_per_execution=STEPS_PER_EXECUTION,
-        # Keras's "auto" skips XLA on CPU-only machines, where its compile time
-        # (seconds) outweighs what it saves, and uses it on a GPU.
-        jit_compile="auto",
-    )
-    return model
+    if seed is None:
+        return lambda: None
+    rng = np.random.default_rng(seed)
+    return lambda: int(rng.integers(1, np.iinfo(np.int32).max))
 
 
 class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
@@ -204,7 +173,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _new_keras_classifier(self, X):
-        from ._scikeras import make_keras_classifier
+        from ._scikeras import build_model, make_keras_classifier
 
         params = self._architecture_params()
         params.update(
@@ -214,8 +183,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             momentum=self.momentum,
             lr_schedule=self.lr_schedule,
             decay_steps=self.epochs * self._steps_per_epoch(X.shape[0]),
+            seed=self._seed_,
         )
-        build_fn = functools.partial(_build_model, params, type(self)._build_layers)
+        build_fn = functools.partial(build_model, params, type(self)._build_layers)
         return make_keras_classifier(
             build_fn,
             batch_size=self.batch_size,

@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
 
+from ._keras_base import STEPS_PER_EXECUTION, seed_source  # noqa: E402
+
 _CONFIGURED = False
 
 
@@ -77,6 +79,112 @@ def seeded(seed):
         random.setstate(python_state)
         np.random.set_state(numpy_state)  # noqa: NPY002
         tf.random.set_seed(None)
+
+
+# Registered so that a pickled model's compile config finds the class again.
+# Unpickling a fitted estimator imports this module before the model: the
+# scikeras build function, ``build_model`` below, is pickled ahead of it.
+@keras.saving.register_keras_serializable(package="fmnist_estimators")
+class FusedAdam(keras.optimizers.Adam):
+    """Adam applied by TensorFlow's fused ``ResourceApplyAdam`` kernel.
+
+    The update rule is ``keras.optimizers.Adam``'s; Keras computes it with a
+    dozen elementwise ops per variable, and a small network's training step
+    on a CPU is dominated by dispatching ops, so one kernel per variable makes
+    an epoch of the tutorial network about 20 % faster. ``amsgrad`` and sparse
+    gradients keep Keras's own update.
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        sparse = isinstance(gradient, tf.IndexedSlices)
+        if self.amsgrad or sparse or not hasattr(variable, "handle"):
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle,
+            m=self._momentums[index].value.handle,
+            v=self._velocities[index].value.handle,
+            beta1_power=tf.pow(beta_1, step),
+            beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype),
+            beta1=beta_1,
+            beta2=beta_2,
+            epsilon=tf.cast(self.epsilon, dtype),
+            grad=tf.cast(gradient, dtype),
+        )
+
+
+@keras.saving.register_keras_serializable(package="fmnist_estimators")
+class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
+    """Cosine decay from ``initial_learning_rate`` to 0 every ``decay_steps`` steps.
+
+    Keras's ``CosineDecayRestarts(t_mul=1, m_mul=1, alpha=0)`` computes the
+    same rate with four times the ops, which a small network pays every step.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+
+    def __call__(self, step):
+        period = float(self.decay_steps)
+        fraction = tf.math.floormod(tf.cast(step, tf.float32), period) / period
+        return self.initial_learning_rate * 0.5 * (1.0 + tf.cos(np.pi * fraction))
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+        }
+
+
+def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
+    """Keras optimizer by name, with a constant or cosine-restarts schedule."""
+    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    if name == "sgd":
+        kwargs["momentum"] = momentum
+    if schedule == "cosine":
+        # Decay to zero over the epochs of one fit call, then restart: the
+        # optimizer's step count carries over warm starts, and a plain
+        # CosineDecay would leave every later fit at a learning rate of zero.
+        default = keras.optimizers.get(name).get_config()["learning_rate"]
+        kwargs["learning_rate"] = CosineCycles(
+            float(kwargs.get("learning_rate", default)), decay_steps
+        )
+    if name == "adam":
+        return FusedAdam(**kwargs)
+    return keras.optimizers.get({"class_name": name, "config": kwargs})
+
+
+def build_model(estimator_params, build_layers, meta, compile_kwargs):
+    """scikeras build function: the estimator's layers plus our compile settings.
+
+    Module-level (bound with :func:`functools.partial`) so fitted estimators
+    pickle without pickling the estimator itself. ``build_layers`` draws a
+    seed for each random layer from ``params["next_seed"]``.
+    """
+    params = dict(estimator_params, next_seed=seed_source(estimator_params["seed"]))
+    inputs = keras.Input(shape=params["input_shape"])
+    model = keras.Model(inputs, build_layers(inputs, meta["n_classes_"], params))
+    model.compile(
+        optimizer=make_optimizer(
+            params["optimizer"],
+            params["learning_rate"],
+            params["momentum"],
+            params["lr_schedule"],
+            params["decay_steps"],
+        ),
+        loss=compile_kwargs["loss"],
+        metrics=compile_kwargs["metrics"],
+        steps_per_execution=STEPS_PER_EXECUTION,
+        # Keras's "auto" skips XLA on CPU-only machines, where its compile time
+        # (seconds) outweighs what it saves, and uses it on a GPU.
+        jit_compile="auto",
+    )
+    return model
 
 
 def make_keras_classifier(build_fn, *, batch_size, verbose):

@@ -119,6 +119,32 @@ def test_clone_after_fit_is_unfitted_and_refits_identically(estimator, sample):
     )
 
 
+def test_seeded_networks_draw_no_seed_from_pythons_global_random(sample, monkeypatch):
+    # Keras seeds an unseeded layer from Python's global `random`, which other
+    # threads (a dask worker's event loop) also draw from; a seeded network
+    # must give every random layer its own seed instead.
+    import random
+
+    X, y = sample
+    draws = []
+    randint = random.randint
+    monkeypatch.setattr(
+        random, "randint", lambda *args: draws.append(args) or randint(*args)
+    )
+    random_layers = dict(dropout=0.2, epochs=1, random_state=0)
+    DenseNetClassifier((8,), **random_layers).fit(X, y)
+    ConvNetClassifier(
+        filters=(4,),
+        dense_units=(8,),
+        conv_dropout=0.2,
+        augmentation="shift_flip",
+        **random_layers,
+    ).fit(X, y)
+    assert draws == []
+    DenseNetClassifier((8,), dropout=0.2, epochs=1).fit(X, y)
+    assert draws, "an unseeded network should leave the seeds to Keras"
+
+
 _FIT_IN_SUBPROCESS = """
 import hashlib, numpy as np
 from fmnist_estimators import DenseNetClassifier

@@ -284,7 +284,7 @@ def test_parallel_grid_search_keras_caps_tensorflow_threads(data):
     net = tiny_dense(
         epochs=5, learning_rate=0.01, lr_schedule="constant", batch_size=32
     )
-    grid = {"hidden_layer_sizes": [(8,), (16,)]}
+    grid = {"hidden_layer_sizes": [(16,), (32,)]}
     parallel = GridSearchCV(net, grid, cv=2, n_jobs=2).fit(X, y)
     serial = GridSearchCV(net, grid, cv=2).fit(X, y)
     assert parallel.cv_results_["mean_test_score"].min() > 0.4
