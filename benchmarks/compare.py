@@ -375,6 +375,9 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=FitFailedWarning)
     warnings.filterwarnings("ignore", message="One or more of the .* are non-finite")
     warnings.filterwarnings("ignore", message="Got `batch_size` less than 1")
+    # loky replaces a worker whose memory grew 300 MB past its first task, as
+    # importing TensorFlow does after a classical model: a restart, not a leak.
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
 
     start = time.perf_counter()
     data = load_data(args)
