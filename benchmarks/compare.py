@@ -57,18 +57,6 @@ from compare_report import (  # noqa: E402
     write_tables,
 )
 
-FASHION_CLASSES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
 DATA = {
     "sample": "the embedded Fashion-MNIST sample",
     "full": "Fashion-MNIST",
@@ -195,12 +183,11 @@ def load_data(args):
         load = datasets.fetch_fashion_mnist
     else:
         load = datasets.fetch_mnist
-    X, y = load(subset="train", return_X_y=True)
+    train = load(subset="train")
     X_test, y_test = load(subset="test", return_X_y=True)
-    X, y = _subset(X, y, args.n_train, args.random_state)
+    X, y = _subset(train.data, train.target, args.n_train, args.random_state)
     X_test, y_test = _subset(X_test, y_test, args.n_test, args.random_state)
-    names = [str(d) for d in range(10)] if args.data == "mnist" else FASHION_CLASSES
-    return X, y, X_test, y_test, names
+    return X, y, X_test, y_test, train.target_names.tolist()
 
 
 # -- one model ------------------------------------------------------------------------

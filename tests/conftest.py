@@ -1,8 +1,16 @@
 """Small image sets shared by the tests of the Keras classifiers."""
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from fmnist_estimators.datasets import load_fashion_mnist_sample
+
+
+@pytest.fixture
+def one_blas_thread():
+    """One BLAS thread: multithreaded BLAS crawls on a machine whose cores are busy."""
+    with threadpool_limits(1):
+        yield
 
 
 @pytest.fixture(scope="session")

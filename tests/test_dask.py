@@ -9,7 +9,6 @@ dask worker's event-loop thread also draws from.
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from fmnist_estimators import DenseNetClassifier, SVDSubspaceClassifier
 from fmnist_estimators.datasets import load_fashion_mnist_sample
@@ -23,12 +22,9 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 
 
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # The local runs: multithreaded BLAS crawls on a machine whose cores are
-    # busy; the dask workers already run one thread each.
-    with threadpool_limits(1):
-        yield
+# The local runs: multithreaded BLAS crawls on a machine whose cores are
+# busy; the dask workers already run one thread each.
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

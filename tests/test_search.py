@@ -16,7 +16,6 @@ from sklearn.model_selection import (
     StratifiedKFold,
     check_cv,
 )
-from threadpoolctl import threadpool_limits
 
 from fmnist_estimators import DenseNetClassifier, SVDSubspaceClassifier
 from fmnist_estimators.datasets import load_fashion_mnist_sample
@@ -28,12 +27,7 @@ from fmnist_estimators.search import (
     results_table,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # Multithreaded BLAS crawls on a machine whose cores are busy.
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import math
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from fmnist_estimators import (
     ConvNetClassifier,
@@ -16,12 +15,7 @@ from fmnist_estimators.datasets import load_fashion_mnist_sample
 from fmnist_estimators.search import format_table
 from fmnist_estimators.studies import STUDIES, Study, get_study, run_study
 
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    # Multithreaded BLAS crawls on a machine whose cores are busy.
-    with threadpool_limits(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,11 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._base import load_descr
+from ._fetchers import FASHION_MNIST_TARGET_NAMES
 
 SAMPLE_FILE = "fashion_mnist_sample.npz"
 # Printed by `python -m fmnist_estimators.datasets._make_sample`.
 SAMPLE_SHA256 = "8512ff8f608550619b6f8c7db52c71c4133d4158c769a0923ceac83c452ff721"
-
-_TARGET_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 def _load_sample_archive():
@@ -140,7 +128,7 @@ def load_fashion_mnist_sample(*, subset="train", return_X_y=False):
         data=data,
         images=images,
         target=target,
-        target_names=np.array(_TARGET_NAMES),
+        target_names=np.array(FASHION_MNIST_TARGET_NAMES),
         source_index=source_index.astype(np.int64),
         DESCR=load_descr("fashion_mnist_sample.rst"),
     )
