@@ -81,30 +81,38 @@ def seeded(seed):
         tf.random.set_seed(None)
 
 
-# Registered so that a pickled model's compile config finds the class again.
-# Unpickling a fitted estimator imports this module before the model: the
-# scikeras build function, ``build_model`` below, is pickled ahead of it.
-@keras.saving.register_keras_serializable(package="fmnist_estimators")
-class FusedAdam(keras.optimizers.Adam):
+# Optimizers and schedules are registered so that a pickled model's compile
+# config finds their classes again. Unpickling a fitted estimator imports this
+# module before the model: the scikeras build function, ``build_model`` below,
+# is pickled ahead of it.
+_register = keras.saving.register_keras_serializable(package="fmnist_estimators")
+
+
+class _OneReplica:
+    """Optimizer mixin: no gradient all-reduce without a ``tf.distribute`` strategy.
+
+    With one replica the sum is the gradients themselves, and Keras's
+    all-reduce would register a custom gradient in TensorFlow's global
+    registry at every trace, keeping each fit's training graph alive (about
+    1 MB per fit).
+    """
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if not tf.distribute.has_strategy():
+            return list(grads_and_vars)
+        return super()._all_reduce_sum_gradients(grads_and_vars)
+
+
+@_register
+class FusedAdam(_OneReplica, keras.optimizers.Adam):
     """Adam applied by TensorFlow's fused ``ResourceApplyAdam`` kernel.
 
     The update rule is ``keras.optimizers.Adam``'s; Keras computes it with a
     dozen elementwise ops per variable, and a small network's training step
     on a CPU is dominated by dispatching ops, so one kernel per variable makes
     an epoch of the tutorial network about 20 % faster. ``amsgrad`` and sparse
-    gradients keep Keras's own update. Outside a ``tf.distribute`` strategy
-    the gradients skip Keras's one-replica all-reduce, whose registered
-    gradient would keep every fit's graph alive.
+    gradients keep Keras's own update.
     """
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        # Without a tf.distribute strategy there is one replica and the sum is
-        # the gradients themselves; Keras's all-reduce would register a custom
-        # gradient in TensorFlow's global registry at every trace, keeping
-        # each fit's training graph alive (about 1 MB per fit).
-        if not tf.distribute.has_strategy():
-            return list(grads_and_vars)
-        return super()._all_reduce_sum_gradients(grads_and_vars)
 
     def update_step(self, gradient, variable, learning_rate):
         sparse = isinstance(gradient, tf.IndexedSlices)
@@ -128,7 +136,7 @@ class FusedAdam(keras.optimizers.Adam):
         )
 
 
-@keras.saving.register_keras_serializable(package="fmnist_estimators")
+@_register
 class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
     """Cosine decay from ``initial_learning_rate`` to 0 every ``decay_steps`` steps.
 
@@ -152,8 +160,23 @@ class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+# Keras's optimizers by our name for them, without the one-replica all-reduce.
+OPTIMIZER_CLASSES = {"adam": FusedAdam} | {
+    name: _register(type(cls.__name__, (_OneReplica, cls), {"__module__": __name__}))
+    for name, cls in [
+        ("nadam", keras.optimizers.Nadam),
+        ("adamw", keras.optimizers.AdamW),
+        ("sgd", keras.optimizers.SGD),
+        ("rmsprop", keras.optimizers.RMSprop),
+        ("adadelta", keras.optimizers.Adadelta),
+        ("adagrad", keras.optimizers.Adagrad),
+    ]
+}
+
+
 def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
     """Keras optimizer by name, with a constant or cosine-restarts schedule."""
+    optimizer = OPTIMIZER_CLASSES[name]
     kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
     if name == "sgd":
         kwargs["momentum"] = momentum
@@ -161,13 +184,11 @@ def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
         # Decay to zero over the epochs of one fit call, then restart: the
         # optimizer's step count carries over warm starts, and a plain
         # CosineDecay would leave every later fit at a learning rate of zero.
-        default = keras.optimizers.get(name).get_config()["learning_rate"]
+        default = optimizer().get_config()["learning_rate"]
         kwargs["learning_rate"] = CosineCycles(
             float(kwargs.get("learning_rate", default)), decay_steps
         )
-    if name == "adam":
-        return FusedAdam(**kwargs)
-    return keras.optimizers.get({"class_name": name, "config": kwargs})
+    return optimizer(**kwargs)
 
 
 def build_model(estimator_params, build_layers, meta, compile_kwargs):
@@ -214,7 +235,6 @@ def make_keras_classifier(build_fn, *, batch_size, verbose):
     return KerasClassifier(
         model=build_fn,
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
         batch_size=batch_size,
         verbose=verbose,
         shuffle=True,

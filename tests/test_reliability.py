@@ -193,17 +193,18 @@ def test_repeated_fits_do_not_grow_memory_without_bound(sample):
     "make",
     [
         lambda: DenseNetClassifier((8,), dropout=0.2, epochs=1, random_state=0),
+        lambda: DenseNetClassifier((8,), optimizer="sgd", epochs=1, random_state=0),
         lambda: ConvNetClassifier(
             filters=(4,), dense_units=(8,), batch_norm=True, epochs=1, random_state=0
         ),
     ],
-    ids=["dense", "conv"],
+    ids=["dense", "dense_sgd", "conv"],
 )
 def test_fits_leave_nothing_in_tensorflows_global_state(make, sample):
     # Variables that Keras creates while tracing a training step leave `cond`
     # functions in TensorFlow's context for good, so the networks create theirs
     # (optimizer slots, metrics) before the first step; Keras's all-reduce of
-    # the gradients registers a custom gradient per trace, which our Adam skips.
+    # the gradients registers a custom gradient per trace, which our optimizers skip.
     import gc
 
     from tensorflow.python.eager import context
