@@ -34,8 +34,9 @@ TRAINING_PARAMETERS = """\
         8-bit pixels by 255: when the training data has no negative value and a
         maximum in (1, 255] — uint8 images, or floats on the 0–255 scale —
         the factor is 1/255, otherwise 1 (data already in [0, 1], or
-        standardized). The factor is fixed at fit time (``pixel_scale_``) and
-        applied unchanged at predict time.
+        standardized). The factor is fixed at fit time (``pixel_scale_``),
+        applied unchanged at predict time, and applied by the network itself:
+        its first layer, ``pixel_scale``, multiplies each batch.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, dropout, shuffling and the validation
@@ -61,7 +62,8 @@ FITTED_ATTRIBUTES = """\
         names (a pandas DataFrame).
 
     pixel_scale_ : float
-        Factor applied to ``X`` (see ``pixel_scale``).
+        Factor by which the network's first layer multiplies ``X`` (see
+        ``pixel_scale``).
 
     history_ : dict of str to list of float
         Per-epoch ``loss`` and ``accuracy`` on the training data, and

@@ -148,14 +148,21 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X, image_shape = flatten_images(X)
         if reset:
             self._image_shape = image_shape
-        kwargs = dict(dtype=[np.float32, np.float64], reset=reset)
+        # Integer pixels keep their dtype: the network casts and scales each
+        # batch, so no float copy of the whole data set (4x the bytes of uint8)
+        # is made per fit.
+        kwargs = dict(dtype="numeric", reset=reset)
         if y is None:
             return validate_data(self, X, **kwargs), None
         return validate_data(self, X, y, **kwargs)
 
     def _prepare(self, X):
-        """Validated 2-D ``X`` as the network's scaled float32 input."""
-        X = (X * self.pixel_scale_).astype(np.float32, copy=False)
+        """Validated 2-D ``X`` in the network's input shape, unscaled.
+
+        The model's first layer multiplies by ``pixel_scale_``.
+        """
+        if X.dtype.kind == "f" and X.dtype != np.float32:
+            X = X.astype(np.float32)
         return X.reshape((X.shape[0],) + self._network_input_shape)
 
     def _fit_pixel_scale(self, X):
@@ -178,6 +185,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         params = self._architecture_params()
         params.update(
             input_shape=self._network_input_shape,
+            pixel_scale=self.pixel_scale_,
             optimizer=self.optimizer,
             learning_rate=self.learning_rate,
             momentum=self.momentum,
@@ -357,7 +365,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        proba = self.keras_classifier_.predict_proba(self._prepare(X))
+        from ._scikeras import predict_rows
+
+        proba = predict_rows(self.model_, self._prepare(X))
         proba = np.asarray(proba, dtype=np.float64).reshape(X.shape[0], -1)
         return proba / proba.sum(axis=1, keepdims=True)
 

@@ -200,7 +200,13 @@ def build_model(estimator_params, build_layers, meta, compile_kwargs):
     """
     params = dict(estimator_params, next_seed=seed_source(estimator_params["seed"]))
     inputs = keras.Input(shape=params["input_shape"])
-    model = keras.Model(inputs, build_layers(inputs, meta["n_classes_"], params))
+    # Pixels are scaled inside the network, batch by batch: the data set is
+    # handed to Keras as it came (uint8 images stay uint8, a quarter of the
+    # bytes that Keras copies into a tensor at every fit).
+    x = inputs
+    if params["pixel_scale"] != 1.0:
+        x = keras.layers.Rescaling(params["pixel_scale"], name="pixel_scale")(x)
+    model = keras.Model(inputs, build_layers(x, meta["n_classes_"], params))
     model.compile(
         optimizer=make_optimizer(
             params["optimizer"],
@@ -250,3 +256,24 @@ def fit_keras_classifier(engine, X, y, *, epochs, callbacks=(), **fit_kwargs):
     """
     engine._fit_callbacks = list(callbacks)
     return engine.fit(X, y, epochs=epochs, **fit_kwargs)
+
+
+# Rows per call into the network at predict time: large enough that the
+# per-call cost is negligible, small enough to bound a CNN's activations.
+PREDICT_ROWS = 1024
+
+
+def predict_rows(model, X):
+    """``model``'s outputs for ``X``, computed ``PREDICT_ROWS`` rows at a time.
+
+    Keras's ``predict`` unrolls ``steps_per_execution`` batches into one graph:
+    256 copies of the network, 4-5 s of tracing that every newly fitted model
+    would pay at its first prediction (in a grid search, at every scoring).
+    ``predict_on_batch`` traces the network once.
+    """
+    return np.concatenate(
+        [
+            model.predict_on_batch(X[start : start + PREDICT_ROWS])
+            for start in range(0, X.shape[0], PREDICT_ROWS)
+        ]
+    )

@@ -164,7 +164,7 @@ def test_augmentation_is_active_only_in_training(augmentation, tiny_images):
     X, y = tiny_images
     estimator = ConvNetClassifier(**FAST, augmentation=augmentation).fit(X, y)
     expected = ["RandomTranslation"] + ["RandomFlip"] * (augmentation == "shift_flip")
-    assert _layer_types(estimator)[1 : 1 + len(expected)] == expected
+    assert _layer_types(estimator)[2 : 2 + len(expected)] == expected
     assert_array_equal(estimator.predict_proba(X), estimator.predict_proba(X))
 
 

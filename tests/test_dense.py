@@ -157,6 +157,28 @@ def test_uint8_and_unit_floats_give_the_same_model(images, fitted):
     assert_array_equal(unit.predict(X / 255.0), fitted.predict(X))
 
 
+def test_the_model_scales_pixels_itself(images, fitted):
+    # Pixels are scaled by the network's first layer, so model_ takes raw
+    # pixels and no scaled copy of X is made; unit floats need no layer.
+    X, y = images
+    assert fitted.model_.get_layer("pixel_scale").scale == fitted.pixel_scale_
+    raw = fitted.model_.predict_on_batch(X[:50])
+    assert_allclose(raw, fitted.predict_proba(X[:50]), rtol=1e-6)
+    unit = DenseNetClassifier(**FAST).fit(X / 255.0, y)
+    assert "Rescaling" not in _layer_types(unit)
+
+
+def test_predictions_do_not_depend_on_chunking(images, fitted, monkeypatch):
+    from fmnist_estimators import _scikeras
+
+    X = images[0]
+    whole = fitted.predict_proba(X)
+    monkeypatch.setattr(_scikeras, "PREDICT_ROWS", 7)
+    assert_allclose(fitted.predict_proba(X), whole, rtol=1e-6)
+    keras_predict = fitted.model_.predict(X, batch_size=7, verbose=0)
+    assert_allclose(keras_predict, whole, rtol=1e-5)
+
+
 def test_string_labels_train_like_int_labels(images, fitted):
     X, y = images
     names = np.array([f"class_{k}" for k in range(10)])  # sorts like 0..9
@@ -233,7 +255,7 @@ def test_cosine_cycles_match_keras_cosine_decay_restarts():
 def test_every_initializer_trains(initializer, tiny_images):
     estimator = DenseNetClassifier((8,), kernel_initializer=initializer, epochs=1)
     estimator.fit(*tiny_images)
-    config = estimator.model_.layers[1].get_config()["kernel_initializer"]
+    config = estimator.model_.get_layer(index=2).get_config()["kernel_initializer"]
     if isinstance(initializer, float):
         assert config["class_name"] == "RandomNormal"
         assert config["config"]["stddev"] == 0.5
@@ -242,18 +264,19 @@ def test_every_initializer_trains(initializer, tiny_images):
 
 
 def test_batch_norm_dropout_and_l2_add_layers_and_losses(tiny_images, fitted):
-    assert _layer_types(fitted) == ["InputLayer", "Dense", "Activation", "Dense"]
+    head = ["InputLayer", "Rescaling"]
+    assert _layer_types(fitted) == [*head, "Dense", "Activation", "Dense"]
     assert not fitted.model_.losses
     estimator = DenseNetClassifier((8, 8), batch_norm=True, dropout=0.3, l2=0.01)
     estimator.set_params(epochs=1).fit(*tiny_images)
     block = ["Dense", "BatchNormalization", "Activation", "Dropout"]
-    assert _layer_types(estimator) == ["InputLayer", *block, *block, "Dense"]
+    assert _layer_types(estimator) == [*head, *block, *block, "Dense"]
     assert len(estimator.model_.losses) == 2  # one L2 term per hidden layer
 
 
 def test_no_hidden_layer_is_logistic_regression(tiny_images):
     estimator = DenseNetClassifier((), epochs=1).fit(*tiny_images)
-    assert _layer_types(estimator) == ["InputLayer", "Dense"]
+    assert _layer_types(estimator) == ["InputLayer", "Rescaling", "Dense"]
     assert estimator.model_.count_params() == 785 * 10
 
 

@@ -48,7 +48,8 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 
 # %%
 # The fitted Keras model is ``clf.model_``; its summary shows the layers the
-# parameters built.
+# parameters built. The first, ``pixel_scale``, multiplies the raw pixels by
+# ``clf.pixel_scale_``, so ``model_`` takes images as they are.
 clf.model_.summary(print_fn=print)
 
 # %%

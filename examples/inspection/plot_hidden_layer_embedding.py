@@ -16,7 +16,6 @@ with the raw pixels.
 # -----------------
 import keras
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
@@ -36,15 +35,14 @@ print(f"test accuracy: {clf.score(test.data, test.target):.3f}")
 # -------------------
 # Each hidden layer is ``Dense -> Activation``; the last ``Activation`` layer
 # outputs the 32 features the softmax layer classifies. The new model shares
-# the trained weights. The network sees pixels multiplied by
-# ``clf.pixel_scale_`` (1/255 for ``uint8`` images), so the extractor must get
-# them the same way.
+# the trained weights, including the first layer, which multiplies the raw
+# pixels by ``clf.pixel_scale_`` (1/255 for ``uint8`` images): the extractor
+# takes the images as they are.
 hidden = [
     layer for layer in clf.model_.layers if isinstance(layer, keras.layers.Activation)
 ][-1]
 extractor = keras.Model(clf.model_.inputs, hidden.output)
-pixels = test.data.astype(np.float32) * np.float32(clf.pixel_scale_)
-features = extractor.predict(pixels, verbose=0)
+features = extractor.predict(test.data, verbose=0)
 print(f"layer {hidden.name!r}: features of shape {features.shape}")
 
 # %%
@@ -56,7 +54,7 @@ print(f"layer {hidden.name!r}: features of shape {features.shape}")
 # class — with T-shirt/top, Pullover, Coat and Shirt touching, the classes the
 # network confuses.
 embeddings = {
-    "PCA of the pixels": PCA(2, random_state=0).fit_transform(pixels),
+    "PCA of the pixels": PCA(2, random_state=0).fit_transform(test.data / 255),
     "PCA of the hidden features": PCA(2, random_state=0).fit_transform(features),
     # 500 iterations (half the default) are enough for 1,000 points.
     "t-SNE of the hidden features": TSNE(
