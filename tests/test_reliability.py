@@ -200,7 +200,7 @@ def test_repeated_fits_do_not_grow_memory_without_bound(sample):
     ],
     ids=["dense", "dense_sgd", "conv"],
 )
-def test_fits_leave_nothing_in_tensorflows_global_state(make, sample):
+def test_fits_and_predictions_leave_nothing_in_tensorflows_global_state(make, sample):
     # Variables that Keras creates while tracing a training step leave `cond`
     # functions in TensorFlow's context for good, so the networks create theirs
     # (optimizer slots, metrics) before the first step; Keras's all-reduce of
@@ -215,11 +215,11 @@ def test_fits_leave_nothing_in_tensorflows_global_state(make, sample):
         return functions | set(ops._gradient_registry._registry)
 
     X, y = sample
-    make().fit(X, y)
+    make().fit(X, y).predict_proba(X)
     gc.collect()
     before = state()
     for _ in range(3):
-        make().fit(X, y)
+        make().fit(X, y).predict_proba(X)
     gc.collect()
     assert state() - before == set()
 
