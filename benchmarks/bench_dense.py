@@ -90,6 +90,13 @@ def timed_fit(estimator, X, y):
     return time.perf_counter() - start
 
 
+def warm_up(X, y, seed):
+    """Seconds of one small fit, which pays TensorFlow's start-up in the process."""
+    return timed_fit(
+        DenseNetClassifier((128,), epochs=1, random_state=seed), X[:2000], y[:2000]
+    )
+
+
 def bench_epochs(data, epochs, seed, repeats):
     """Seconds per epoch and test accuracy of ours and the MLP, per batch size.
 
@@ -99,8 +106,7 @@ def bench_epochs(data, epochs, seed, repeats):
     """
     X, y, X_test, y_test = data
     scaled, scaled_test = (X / np.float32(255)), (X_test / np.float32(255))
-    warmup = DenseNetClassifier((128,), epochs=1, random_state=seed)
-    warmup_s = timed_fit(warmup, X[:2000], y[:2000])
+    warmup_s = warm_up(X, y, seed)
     print(f"  warm-up fit (2,000 images, 1 epoch): {warmup_s:.2f} s", flush=True)
     rows = []
     for batch_size in BATCH_SIZES:
@@ -144,6 +150,7 @@ def bench_grid(X, y, grid, epochs, seed):
     """Wall time of the same search with one and with two processes."""
     estimator = DenseNetClassifier(epochs=epochs, random_state=seed)
     n_candidates = len(ParameterGrid(grid))
+    print(f"GridSearchCV, {n_candidates} candidates x 3 folds on {len(X)} images")
     result = {"n_samples": len(X), "n_candidates": n_candidates, "cv": 3}
     result["epochs"] = epochs
     scores = {}
@@ -299,13 +306,11 @@ def main():
     if "grid" in args.sections:
         n = settings["grid_train"]
         # TensorFlow's start-up in this process is not part of the n_jobs=1 time.
-        DenseNetClassifier(epochs=1).fit(X[:500], y[:500])
-        report["grids"] = []
-        for grid in GRIDS:
-            size = len(ParameterGrid(grid))
-            print(f"GridSearchCV, {size} candidates x 3 folds on {n} images")
-            result = bench_grid(X[:n], y[:n], grid, settings["grid_epochs"], seed)
-            report["grids"].append(result)
+        warm_up(X, y, seed)
+        report["grids"] = [
+            bench_grid(X[:n], y[:n], grid, settings["grid_epochs"], seed)
+            for grid in GRIDS
+        ]
     if "memory" in args.sections:
         print(f"Memory over {settings['fits']} fits on 2000 images, ours and Keras")
         report["memory"] = bench_memory(X[:2000], y[:2000], settings["fits"], seed)

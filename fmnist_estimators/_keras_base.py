@@ -367,8 +367,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X, _ = self._validate_X(X, reset=False)
         from ._scikeras import predict_rows
 
-        proba = predict_rows(self.model_, self._prepare(X))
-        proba = np.asarray(proba, dtype=np.float64).reshape(X.shape[0], -1)
+        proba = predict_rows(self.model_, self._prepare(X)).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

@@ -212,8 +212,10 @@ def test_every_activation_trains(activation, tiny_images):
 def test_every_optimizer_trains(optimizer, tiny_images):
     estimator = DenseNetClassifier((8,), optimizer=optimizer, epochs=1)
     assert estimator.fit(*tiny_images).n_iter_ == 1
+    import keras
+
     # Ours subclass Keras's optimizers (Adam's update is fused).
-    expected = type(__import__("keras").optimizers.get(optimizer))
+    expected = type(keras.optimizers.get(optimizer))
     assert isinstance(estimator.model_.optimizer, expected)
 
 
