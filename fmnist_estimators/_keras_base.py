@@ -6,9 +6,11 @@ encoding, early stopping, warm starts, ``history_`` — lives here once.
 """
 
 import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -81,6 +83,34 @@ def _training_constraints():
     }
 
 
+# Floats a little outside 0-255 are still 8-bit pixels: min-max scaling rounds
+# to 255.00000000000003, cubic interpolation overshoots by a few percent.
+PIXEL_OVERSHOOT = 0.1
+
+
+def auto_pixel_scale(X):
+    """Factor that ``pixel_scale="auto"`` multiplies the pixels of ``X`` by.
+
+    8-bit pixels — a maximum in (1, 255], give or take ``PIXEL_OVERSHOOT`` of
+    the range — are divided by 255. Data already in [0, 1] and standardized
+    data (clearly negative values) are left as they are; so is anything with
+    larger values, with a warning, since it cannot be 8-bit pixels.
+    """
+    lo, hi = float(np.min(X)), float(np.max(X))
+    if hi <= 1.0 + 1e-3 or lo < -PIXEL_OVERSHOOT * hi:
+        return 1.0
+    if hi <= 255.0 * (1.0 + PIXEL_OVERSHOOT):
+        return 1.0 / 255.0
+    warnings.warn(
+        f"pixel_scale='auto' found values up to {hi:.6g}, which are not 8-bit "
+        "pixels (0-255) nor scaled ones (0-1); the network gets them unscaled. "
+        "Pass pixel_scale=1/max_value (or scale X) to train on values in 0-1.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return 1.0
+
+
 def int_tuple(value, name, length=None):
     """``value`` as a tuple of positive ints; an int is repeated ``length`` times."""
     values = (value,) * (length or 1) if isinstance(value, Integral) else tuple(value)
@@ -148,6 +178,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X, image_shape = flatten_images(X)
         if reset:
             self._image_shape = image_shape
+        else:
+            self._check_not_one_image(X)
         # Integer pixels keep their dtype: the network casts and scales each
         # batch, so no float copy of the whole data set (4x the bytes of uint8)
         # is made per fit.
@@ -156,28 +188,76 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             return validate_data(self, X, **kwargs), None
         return validate_data(self, X, y, **kwargs)
 
+    def _check_not_one_image(self, X):
+        """Explain how to pass one image, which arrives as a 2-D array."""
+        n_features = getattr(self, "n_features_in_", None)
+        if (
+            hasattr(X, "shape")
+            and len(X.shape) == 2
+            and n_features is not None
+            and X.shape[1] != n_features
+            and X.shape[0] * X.shape[1] == n_features
+        ):
+            raise ValueError(
+                f"X has shape {X.shape}: one image? {type(self).__name__} takes "
+                f"a batch of images, flattened to {n_features} features or not; "
+                "pass one image as X[np.newaxis] (or X.reshape(1, -1))."
+            )
+
     def _prepare(self, X):
         """Validated 2-D ``X`` in the network's input shape, unscaled.
 
-        The model's first layer multiplies by ``pixel_scale_``.
+        The model's first layer multiplies by ``pixel_scale_``. uint8 images go
+        to Keras as they are (a quarter of float32's bytes); every other dtype
+        as float32, so that later fits accept any mix of dtypes.
         """
-        if X.dtype.kind == "f" and X.dtype != np.float32:
+        if X.dtype != np.uint8 and X.dtype != np.float32:
             X = X.astype(np.float32)
         return X.reshape((X.shape[0],) + self._network_input_shape)
 
     def _fit_pixel_scale(self, X):
         if self.pixel_scale != "auto":
             return float(self.pixel_scale)
-        # 8-bit pixels (uint8 or floats in 0-255) go to [0, 1]; anything else —
-        # already scaled, standardized, negative — is left as given.
-        lo, hi = float(X.min()), float(X.max())
-        return 1.0 / 255.0 if lo >= 0.0 and 1.0 < hi <= 255.0 else 1.0
+        return auto_pixel_scale(X)
+
+    def _check_pixel_scale(self, X):
+        """Warn when later training data is scaled unlike the first fit's."""
+        if self.pixel_scale != "auto" or not X.size or float(np.max(X)) <= 0:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scale = auto_pixel_scale(X)
+        if scale != self.pixel_scale_:
+            warnings.warn(
+                f"X looks scaled by {scale:.6g} under pixel_scale='auto', but the "
+                f"network was built for data scaled by {self.pixel_scale_:.6g}; "
+                "it keeps multiplying by pixel_scale_. Pass images as in the first "
+                "fit, or set warm_start=False to train a new network.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     # -- fitting ------------------------------------------------------------------
     def _seed(self):
         return int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+
+    def _optimizer_settings(self):
+        """What the optimizer object is made from; changing any makes a new one."""
+        return {
+            "optimizer": self.optimizer,
+            "momentum": self.momentum,
+            "lr_schedule": self.lr_schedule,
+        }
+
+    def _network_settings(self, X):
+        """What the network is built from; a warm start cannot change it."""
+        return {
+            **self._architecture_params(),
+            "pixel_scale": self.pixel_scale,
+            "input_shape": self._input_shape(X),
+        }
 
     def _new_keras_classifier(self, X):
         from ._scikeras import build_model, make_keras_classifier
@@ -186,18 +266,59 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         params.update(
             input_shape=self._network_input_shape,
             pixel_scale=self.pixel_scale_,
-            optimizer=self.optimizer,
             learning_rate=self.learning_rate,
-            momentum=self.momentum,
-            lr_schedule=self.lr_schedule,
             decay_steps=self.epochs * self._steps_per_epoch(X.shape[0]),
             seed=self._seed_,
+            **self._optimizer_settings(),
         )
         build_fn = functools.partial(build_model, params, type(self)._build_layers)
         return make_keras_classifier(
             build_fn,
             batch_size=self.batch_size,
             verbose=self.verbose,
+        )
+
+    def _check_warm_start(self, X):
+        """Refuse a warm start after the network's parameters changed."""
+        now = self._network_settings(X)
+        changed = [
+            f"{name}: {before!r} -> {now[name]!r}"
+            for name, before in self._network_settings_.items()
+            if now[name] != before
+        ]
+        if changed:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but parameters "
+                f"that build it changed since: {'; '.join(changed)}. Set "
+                "warm_start=False (or clone the estimator) to train a new network."
+            )
+
+    def _apply_training_settings(self, engine, n_rows, *, restart_schedule):
+        """Make a continued fit use this call's training parameters.
+
+        A new optimizer (fresh moment estimates) when ``optimizer``, ``momentum``
+        or ``lr_schedule`` changed; otherwise the same optimizer, with this
+        call's ``learning_rate`` and, for ``fit``, a cosine cycle over this
+        call's ``epochs`` (``partial_fit`` goes on along the current cycle).
+        """
+        from ._scikeras import compile_model, set_learning_rate
+
+        engine.set_params(batch_size=self.batch_size, verbose=self.verbose)
+        decay_steps = self.epochs * self._steps_per_epoch(n_rows)
+        if self._optimizer_settings() != self._optimizer_settings_:
+            compile_model(
+                engine.model_,
+                learning_rate=self.learning_rate,
+                decay_steps=decay_steps,
+                **self._optimizer_settings(),
+            )
+            self._optimizer_settings_ = self._optimizer_settings()
+            return
+        set_learning_rate(
+            engine.model_.optimizer,
+            self.learning_rate,
+            decay_steps=decay_steps,
+            restart=restart_schedule,
         )
 
     def _steps_per_epoch(self, n_samples):
@@ -255,43 +376,76 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             )
         return y_encoded
 
-    def _train(self, X, y, *, epochs, classes=None, continue_training=False):
+    def _start_network(self, X):
+        """Decide everything a new network is built from, and wrap it."""
+        self._seed_ = None if self.random_state is None else self._seed()
+        self.pixel_scale_ = self._fit_pixel_scale(X)
+        self._network_input_shape = self._input_shape(X)
+        self._network_settings_ = self._network_settings(X)
+        self._optimizer_settings_ = self._optimizer_settings()
+        self.keras_classifier_ = self._new_keras_classifier(X)
+        self.history_ = {}
+
+    def _train(
+        self, X, y, *, epochs, classes=None, continue_training=False, partial=False
+    ):
         """Fit for ``epochs`` epochs, from scratch or from the current weights."""
-        from ._scikeras import fit_keras_classifier, seeded
+        from ._scikeras import fit_keras_classifier, recompute_batch_norm, seeded
 
         X, y = self._validate_X(X, reset=not continue_training, y=y)
         y = self._encode_labels(y, self.classes_ if continue_training else classes)
-
-        if not continue_training:
-            self._seed_ = None if self.random_state is None else self._seed()
-            self.pixel_scale_ = self._fit_pixel_scale(X)
-            self._network_input_shape = self._input_shape(X)
-            self.keras_classifier_ = self._new_keras_classifier(X)
-            self.history_ = {}
+        if continue_training:
+            self._check_warm_start(X)
+            self._check_pixel_scale(X)
+        else:
+            self._start_network(X)
         engine = self.keras_classifier_
         X, y, fit_kwargs = self._fit_kwargs(self._prepare(X), y)
         # A warm start continues the seed sequence instead of replaying it.
         n_done = len(self.history_.get("loss", []))
         with seeded(None if self._seed_ is None else self._seed_ + n_done):
-            if not continue_training:
+            if continue_training:
+                self._apply_training_settings(
+                    engine, X.shape[0], restart_schedule=not partial
+                )
+            else:
                 # Build the model for every class up front: the warm-start fit
                 # below then trains it even when a batch or a validation split
-                # lacks a class.
+                # lacks a class. A float32 sample lets later fits pass any dtype.
                 n_classes = self.classes_.size
                 engine.initialize(
-                    X[np.zeros(n_classes, dtype=int)], np.arange(n_classes)
+                    X[np.zeros(n_classes, dtype=int)].astype(np.float32),
+                    np.arange(n_classes),
                 )
                 engine.set_params(warm_start=True)
-            fit_keras_classifier(engine, X, y, epochs=epochs, **fit_kwargs)
+            # scikeras encodes X with a FunctionTransformer, which would follow
+            # a global transform_output="pandas" and warn at every fit.
+            with config_context(transform_output="default"):
+                fit_keras_classifier(engine, X, y, epochs=epochs, **fit_kwargs)
         self.model_ = engine.model_
-        # scikeras keeps only the last call's epochs; ours spans warm starts.
-        self.history_ = {
-            key: self.history_.get(key, []) + [float(v) for v in values]
-            for key, values in engine.history_.items()
-        }
+        # Batch norm's moving statistics lag the weights (and after a few
+        # hundred steps still hold their initial values): set them from the
+        # final network's batch statistics on the training images.
+        recompute_batch_norm(self.model_, X, self.batch_size, seed=self._seed_)
+        self._extend_history(engine.history_)
         self.n_iter_ = len(self.history_["loss"])
         self._check_converged()
         return self
+
+    def _extend_history(self, new):
+        """Append one call's epochs; a metric missing from either side gets NaN.
+
+        ``history_`` stays a table (every list as long as ``loss``) when
+        warm starts switch early stopping, and with it the validation
+        metrics, on or off.
+        """
+        n_old = len(self.history_.get("loss", []))
+        n_new = len(new["loss"])
+        self.history_ = {
+            key: self.history_.get(key, [np.nan] * n_old)
+            + [float(v) for v in new.get(key, [np.nan] * n_new)]
+            for key in sorted(set(self.history_) | set(new))
+        }
 
     def _check_converged(self):
         loss = self.history_["loss"][-1]
@@ -309,7 +463,14 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """Train the network on images ``X`` and labels ``y``.
 
         With ``warm_start=True`` and a fitted model, training continues from the
-        current weights for ``epochs`` more epochs.
+        current weights for ``epochs`` more epochs, with this call's training
+        parameters: ``epochs``, ``batch_size``, ``learning_rate`` (a cosine
+        schedule restarts from it and decays to zero over this call's epochs),
+        early stopping and ``verbose``. Changing ``optimizer``, ``momentum`` or
+        ``lr_schedule`` starts a new optimizer (its moment estimates reset) on
+        the current weights. Changing a parameter that builds the network (its
+        layers, ``pixel_scale``, the input shape) raises ``ValueError``.
+        ``random_state`` is read only when a new network is built.
 
         Parameters
         ----------
@@ -347,7 +508,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             The classifier, trained one epoch more.
         """
         fitted = hasattr(self, "keras_classifier_")
-        return self._train(X, y, epochs=1, classes=classes, continue_training=fitted)
+        return self._train(
+            X, y, epochs=1, classes=classes, continue_training=fitted, partial=True
+        )
 
     # -- prediction ---------------------------------------------------------------
     def predict_proba(self, X):
@@ -385,6 +548,17 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __reduce_ex__(self, protocol):
+        # A fitted network's pickle holds Keras objects: rebuild the estimator
+        # through the module that imports TensorFlow quietly, before Keras and
+        # scikeras import it with their start-up logs.
+        reduced = super().__reduce_ex__(protocol)
+        if not hasattr(self, "keras_classifier_"):
+            return reduced
+        from ._scikeras import new_estimator
+
+        return (new_estimator, (type(self),), *reduced[2:])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,15 +12,60 @@ out of ``import fmnist_estimators``: this module is imported on first ``fit``.
 
 import os
 import random
+import sys
 from contextlib import contextmanager
 
-# TensorFlow prints a banner of C++ log lines on import; keep the user's console
-# clean unless they asked for the logs.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+@contextmanager
+def _stderr_to_devnull():
+    """Send the process's file descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ runtime logs through absl before ``absl::InitializeLog``
+    runs, which ignores ``TF_CPP_MIN_LOG_LEVEL``: a CPU-only machine gets a
+    banner of oneDNN, CUDA-stub and ``cuInit`` lines on import and at device
+    discovery. Only a descriptor-level redirect hides them.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (some embedded hosts): nothing to hide
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and discover its devices without console output.
+
+    A user who sets ``TF_CPP_MIN_LOG_LEVEL`` themselves, or who imported
+    TensorFlow first, gets TensorFlow's own logging. Device discovery (where
+    ``cuInit`` fails on a machine without a GPU) does not start the runtime,
+    so thread pools can still be sized afterwards.
+    """
+    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        import tensorflow
+
+        return tensorflow
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # the C++ logs after start-up
+    with _stderr_to_devnull():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
+    return tensorflow
+
+
+tf = _import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402
 
 from ._keras_base import STEPS_PER_EXECUTION, seed_source  # noqa: E402
@@ -95,7 +140,17 @@ class _OneReplica:
     all-reduce would register a custom gradient in TensorFlow's global
     registry at every trace, keeping each fit's training graph alive (about
     1 MB per fit).
+
+    The mixin also keeps the learning-rate schedule it was made with as
+    ``lr_schedule`` (``None`` for a constant rate), so that a warm start can
+    restart it, also on an optimizer rebuilt from a saved model's config.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rate = kwargs.get("learning_rate", args[0] if args else None)
+        schedule = keras.optimizers.schedules.LearningRateSchedule
+        self.lr_schedule = rate if isinstance(rate, schedule) else None
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
         if not tf.distribute.has_strategy():
@@ -140,23 +195,45 @@ class FusedAdam(_OneReplica, keras.optimizers.Adam):
 class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
     """Cosine decay from ``initial_learning_rate`` to 0 every ``decay_steps`` steps.
 
-    Keras's ``CosineDecayRestarts(t_mul=1, m_mul=1, alpha=0)`` computes the
-    same rate with four times the ops, which a small network pays every step.
+    The cycles count from ``start_step``. Keras's ``CosineDecayRestarts(t_mul=1,
+    m_mul=1, alpha=0)`` computes the same rate with four times the ops, which a
+    small network pays every step. The three numbers live in variables, so
+    :meth:`restart` changes them between fits without retracing the training
+    step or losing the optimizer's state.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps):
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
+    def __init__(self, initial_learning_rate, decay_steps, start_step=0):
+        def variable(value):
+            return tf.Variable(float(value), trainable=False, dtype=tf.float32)
+
+        self._rate = variable(initial_learning_rate)
+        self._period = variable(decay_steps)
+        self._start = variable(start_step)
+
+    @property
+    def initial_learning_rate(self):
+        return float(self._rate.numpy())
+
+    @property
+    def start_step(self):
+        return float(self._start.numpy())
+
+    def restart(self, initial_learning_rate, decay_steps, start_step):
+        """Cycles of ``decay_steps`` steps from ``initial_learning_rate`` on."""
+        self._rate.assign(float(initial_learning_rate))
+        self._period.assign(float(decay_steps))
+        self._start.assign(float(start_step))
 
     def __call__(self, step):
-        period = float(self.decay_steps)
-        fraction = tf.math.floormod(tf.cast(step, tf.float32), period) / period
-        return self.initial_learning_rate * 0.5 * (1.0 + tf.cos(np.pi * fraction))
+        offset = tf.cast(step, tf.float32) - self._start
+        fraction = tf.math.floormod(offset, self._period) / self._period
+        return self._rate * 0.5 * (1.0 + tf.cos(np.pi * fraction))
 
     def get_config(self):
         return {
             "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
+            "decay_steps": float(self._period.numpy()),
+            "start_step": self.start_step,
         }
 
 
@@ -174,6 +251,11 @@ OPTIMIZER_CLASSES = {"adam": FusedAdam} | {
 }
 
 
+def default_learning_rate(name):
+    """Keras's default learning rate of the optimizer ``name``."""
+    return OPTIMIZER_CLASSES[name]().get_config()["learning_rate"]
+
+
 def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
     """Keras optimizer by name, with a constant or cosine-restarts schedule."""
     optimizer = OPTIMIZER_CLASSES[name]
@@ -181,14 +263,53 @@ def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
     if name == "sgd":
         kwargs["momentum"] = momentum
     if schedule == "cosine":
-        # Decay to zero over the epochs of one fit call, then restart: the
-        # optimizer's step count carries over warm starts, and a plain
+        # Decay to zero over the epochs of one fit call, then restart: a warm
+        # start restarts the cycle (set_learning_rate), and a plain
         # CosineDecay would leave every later fit at a learning rate of zero.
-        default = optimizer().get_config()["learning_rate"]
-        kwargs["learning_rate"] = CosineCycles(
-            float(kwargs.get("learning_rate", default)), decay_steps
-        )
+        rate = default_learning_rate(name) if learning_rate is None else learning_rate
+        kwargs["learning_rate"] = CosineCycles(float(rate), decay_steps)
     return optimizer(**kwargs)
+
+
+def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart):
+    """Give a fitted model's optimizer this fit's learning rate.
+
+    A cosine schedule gets ``learning_rate`` and ``decay_steps`` and, with
+    ``restart``, a new cycle from the optimizer's current step.
+    """
+    name = next(k for k, cls in OPTIMIZER_CLASSES.items() if type(optimizer) is cls)
+    rate = default_learning_rate(name) if learning_rate is None else learning_rate
+    schedule = optimizer.lr_schedule
+    if schedule is None:
+        optimizer.learning_rate = float(rate)
+        return
+    start = float(optimizer.iterations.numpy()) if restart else schedule.start_step
+    schedule.restart(rate, decay_steps, start)
+
+
+LOSS = "sparse_categorical_crossentropy"
+
+
+def compile_model(
+    model, *, optimizer, learning_rate, momentum, lr_schedule, decay_steps
+):
+    """Compile ``model`` with a new optimizer and our training settings."""
+    model.compile(
+        optimizer=make_optimizer(
+            optimizer, learning_rate, momentum, lr_schedule, decay_steps
+        ),
+        loss=LOSS,
+        # A metric object, not the string "accuracy", and the optimizer's slots
+        # built now: variables that Keras creates while it traces the first
+        # training step each leave two `cond` functions in TensorFlow's global
+        # context that are never freed, about 4 MB per fit of a small network.
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=STEPS_PER_EXECUTION,
+        # Keras's "auto" skips XLA on CPU-only machines, where its compile time
+        # (seconds) outweighs what it saves, and uses it on a GPU.
+        jit_compile="auto",
+    )
+    model.optimizer.build(model.trainable_variables)
 
 
 def build_model(estimator_params, build_layers, meta, compile_kwargs):
@@ -207,26 +328,19 @@ def build_model(estimator_params, build_layers, meta, compile_kwargs):
     if params["pixel_scale"] != 1.0:
         x = keras.layers.Rescaling(params["pixel_scale"], name="pixel_scale")(x)
     model = keras.Model(inputs, build_layers(x, meta["n_classes_"], params))
-    model.compile(
-        optimizer=make_optimizer(
-            params["optimizer"],
-            params["learning_rate"],
-            params["momentum"],
-            params["lr_schedule"],
-            params["decay_steps"],
-        ),
-        loss=compile_kwargs["loss"],
-        # A metric object, not the string "accuracy", and the optimizer's slots
-        # built now: variables that Keras creates while it traces the first
-        # training step each leave two `cond` functions in TensorFlow's global
-        # context that are never freed, about 4 MB per fit of a small network.
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        steps_per_execution=STEPS_PER_EXECUTION,
-        # Keras's "auto" skips XLA on CPU-only machines, where its compile time
-        # (seconds) outweighs what it saves, and uses it on a GPU.
-        jit_compile="auto",
+    compile_model(
+        model,
+        **{
+            key: params[key]
+            for key in (
+                "optimizer",
+                "learning_rate",
+                "momentum",
+                "lr_schedule",
+                "decay_steps",
+            )
+        },
     )
-    model.optimizer.build(model.trainable_variables)
     return model
 
 
@@ -240,7 +354,7 @@ def make_keras_classifier(build_fn, *, batch_size, verbose):
     configure_tensorflow()
     return KerasClassifier(
         model=build_fn,
-        loss="sparse_categorical_crossentropy",
+        loss=LOSS,
         batch_size=batch_size,
         verbose=verbose,
         shuffle=True,
@@ -277,3 +391,73 @@ def predict_rows(model, X):
             for start in range(0, X.shape[0], PREDICT_ROWS)
         ]
     )
+
+
+# Batches of training images over which batch norm's statistics are recomputed:
+# enough for estimates within a percent or so, a fraction of an epoch's cost.
+BATCH_NORM_BATCHES = 100
+
+
+def _layer_chain(model):
+    """The layers of ``model`` after its input, if each feeds the next only."""
+    layers = model.layers
+    if not layers or not isinstance(layers[0], keras.layers.InputLayer):
+        return None
+    try:
+        for previous, layer in zip(layers, layers[1:]):
+            if layer.input is not previous.output:
+                return None
+        if layers[-1].output is not model.outputs[0]:
+            return None
+    except (AttributeError, ValueError):  # a layer used twice, or unused
+        return None
+    return layers[1:]
+
+
+def recompute_batch_norm(model, X, batch_size, *, seed=None):
+    """Set batch norm's moving statistics from the trained network ("precise BN").
+
+    Keras's moving averages (momentum 0.9) lag the weights, and a network
+    trained for a few dozen steps predicts from statistics that are mostly
+    their initial values. Here each ``BatchNormalization`` layer gets the
+    average of its batch means and variances over up to ``BATCH_NORM_BATCHES``
+    random batches of ``X`` — the statistics it normalized with in training —
+    computed with the final weights, with every other layer in inference mode
+    (no dropout, no augmentation). Only for networks that are a chain of
+    layers, as ours are; other models keep Keras's moving averages.
+    """
+    norms = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    chain = _layer_chain(model) if norms else None
+    if not chain:
+        return
+    n_rows = min(X.shape[0], BATCH_NORM_BATCHES * batch_size)
+    if n_rows >= batch_size:
+        n_rows -= n_rows % batch_size  # full batches, as in training
+    rows = np.random.default_rng(seed).permutation(X.shape[0])[:n_rows]
+    totals = {id(layer): [0.0, 0.0] for layer in norms}
+    for start in range(0, n_rows, batch_size):
+        x = tf.cast(X[np.sort(rows[start : start + batch_size])], tf.float32)
+        weight = int(x.shape[0])
+        for layer in chain:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                axis = layer.axis % len(x.shape)
+                axes = [i for i in range(len(x.shape)) if i != axis]
+                mean, variance = tf.nn.moments(tf.cast(x, tf.float32), axes)
+                totals[id(layer)][0] += weight * mean
+                totals[id(layer)][1] += weight * variance
+                x = layer(x, training=True)
+            else:
+                x = layer(x, training=False)
+    for layer in norms:
+        mean, variance = totals[id(layer)]
+        layer.moving_mean.assign(mean / n_rows)
+        layer.moving_variance.assign(variance / n_rows)
+
+
+def new_estimator(cls):
+    """Unpickling entry point of fitted networks: see ``__reduce_ex__``."""
+    return cls.__new__(cls)
