@@ -1,11 +1,6 @@
 """Pytest configuration shared by the test suite and the doctests."""
 
-import os
-
-# Quieten TensorFlow's C++ start-up banner before anything imports it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import pytest  # noqa: E402
+import pytest
 
 
 def _real_fashion_mnist_available():

@@ -5,16 +5,13 @@ Build the HTML pages, running every gallery example, with::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 Add ``-D plot_gallery=0`` to skip running the examples (a quick build of the
-text). The build needs no network: there is no intersphinx, and the examples
-use the Fashion-MNIST sample shipped with the package.
+text). The build needs no network: there is no intersphinx, the examples use
+the Fashion-MNIST sample shipped with the package, and no page loads a script
+or style sheet from the internet (MathJax comes from the build's ``_static``).
 """
 
-import os
 import sys
 from pathlib import Path
-
-# Quieten TensorFlow's C++ start-up banner before any example imports it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DOCS_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS_DIR / "sphinxext"))
@@ -43,7 +40,8 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.mathjax",
+    # MathJax from the package's own copy, not a CDN: the pages work offline.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -87,6 +85,8 @@ sphinx_gallery_conf = {
     "backreferences_dir": "gen_modules/backreferences",
     "reset_modules": ("matplotlib", "gallery_reset.reset_keras"),
     "min_reported_time": 0,
+    # The execution-times pages load jQuery and DataTables from CDNs.
+    "write_computation_times": False,
     "show_memory": False,
     "remove_config_comments": True,
     "download_all_examples": False,
