@@ -51,6 +51,16 @@ def cluster():
             yield client
 
 
+def _assert_same_scores(remote, local, n_test):
+    """Scores equal up to one prediction per fold.
+
+    Dask workers compute with one BLAS and TensorFlow thread, the local run
+    with more: float32 sums in another order can flip a near-tie prediction,
+    which moves an accuracy by 1 / n_test, and nothing less can.
+    """
+    np.testing.assert_allclose(remote, local, rtol=0, atol=1.0 / n_test + 1e-12)
+
+
 def _search():
     return GridSearchCV(
         SVDSubspaceClassifier(svd_solver="randomized", random_state=0),
@@ -67,9 +77,9 @@ def test_search_on_dask_matches_local(data, cluster):
         remote = _search().fit(X, y)
     # The fits ran on the workers.
     assert sum(cluster.run(lambda: 1).values()) == 2
-    for key in ("mean_test_score", "std_test_score", "rank_test_score"):
-        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
-    assert remote.best_params_ == local.best_params_
+    for key in ("split0_test_score", "split1_test_score", "split2_test_score"):
+        _assert_same_scores(remote.cv_results_[key], local.cv_results_[key], 133)
+    # Both refit on the main process: the same model.
     np.testing.assert_array_equal(remote.predict(X), local.predict(X))
 
 
@@ -105,11 +115,11 @@ def test_cross_family_search_on_dask_with_a_network(data, cluster):
     local = search().fit(X, y)
     with dask_backend(cluster):
         remote = search().fit(X, y)
-    # Every candidate, the seeded networks (with dropout) included, scores
-    # exactly as in the local run.
+    # Every candidate, the seeded networks (with dropout) included, scores as
+    # in the local run, up to float32 rounding.
     assert len(local.cv_results_["params"]) == 4
     for key in ("split0_test_score", "split1_test_score"):
-        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
+        _assert_same_scores(remote.cv_results_[key], local.cv_results_[key], 200)
 
 
 def test_dask_backend_local_cluster_threads(data):
@@ -118,6 +128,5 @@ def test_dask_backend_local_cluster_threads(data):
         assert len(client.scheduler_info()["workers"]) == 1
         remote = _search().fit(X, y)
     local = _search().fit(X, y)
-    np.testing.assert_array_equal(
-        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
-    )
+    for key in ("split0_test_score", "split1_test_score", "split2_test_score"):
+        _assert_same_scores(remote.cv_results_[key], local.cv_results_[key], 133)
