@@ -31,12 +31,16 @@ TRAINING_PARAMETERS = """\
 
     pixel_scale : "auto" or float, default="auto"
         Factor applied to ``X`` before the network sees it. ``"auto"`` divides
-        8-bit pixels by 255: when the training data has no negative value and a
-        maximum in (1, 255] — uint8 images, or floats on the 0–255 scale —
-        the factor is 1/255, otherwise 1 (data already in [0, 1], or
-        standardized). The factor is fixed at fit time (``pixel_scale_``),
-        applied unchanged at predict time, and applied by the network itself:
-        its first layer, ``pixel_scale``, multiplies each batch.
+        8-bit pixels by 255: when the training data's maximum lies in
+        (1, 280.5] (255 plus 10 % for rounding and interpolation overshoot)
+        and its minimum is not below -10 % of that maximum — uint8 images, or
+        floats on the 0–255 scale — the factor is 1/255; otherwise 1 (data
+        already in [0, 1], or standardized), with a warning when the maximum
+        exceeds 280.5. The factor is fixed at fit time (``pixel_scale_``),
+        applied unchanged at predict time and in later ``partial_fit`` or
+        warm-started ``fit`` calls (which warn if their data looks scaled
+        otherwise), and applied by the network itself: its first layer,
+        ``pixel_scale``, multiplies each batch.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, dropout, shuffling and the validation
@@ -44,7 +48,11 @@ TRAINING_PARAMETERS = """\
 
     warm_start : bool, default=False
         When True, ``fit`` continues training the existing network for
-        ``epochs`` more epochs instead of starting afresh.
+        ``epochs`` more epochs instead of starting afresh, with the current
+        training parameters (``epochs``, ``batch_size``, ``learning_rate``, a
+        new cosine cycle, early stopping); a changed ``optimizer``,
+        ``momentum`` or ``lr_schedule`` gets a new optimizer, and a changed
+        architecture parameter raises ``ValueError``. See ``fit``.
 
     verbose : int, default=0
         Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.

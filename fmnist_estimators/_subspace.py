@@ -14,7 +14,11 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._images import flatten_images
 
@@ -336,12 +340,38 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         residuals : ndarray of shape (n_samples, n_classes)
             Euclidean distance from each sample to each class's (affine)
             subspace, columns in the order of ``classes_``. Usable as
-            features for another model in a :class:`~sklearn.pipeline.Pipeline`.
+            features for another model in a :class:`~sklearn.pipeline.Pipeline`;
+            after ``set_output(transform="pandas")`` a DataFrame whose columns
+            are :meth:`get_feature_names_out`.
         """
+        return self._validated_residuals(X)
+
+    def _validated_residuals(self, X):
+        """Residuals as an ndarray, whatever the configured transform output."""
         check_is_fitted(self)
         X, _ = flatten_images(X)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return self._residuals(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`: one residual per class.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored apart from validation: the output columns are named after
+            the classes, not the input features.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"residual_<label>"`` for each label of ``classes_``, in order.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray(
+            [f"residual_{label}" for label in self.classes_], dtype=object
+        )
 
     def decision_function(self, X):
         """Negative residual of each sample to each class subspace.
@@ -359,7 +389,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             ``r_0 - r_1`` scores ``classes_[1]`` (positive means
             ``classes_[1]``).
         """
-        residuals = self.transform(X)
+        residuals = self._validated_residuals(X)
         if residuals.shape[1] == 2:
             return residuals[:, 0] - residuals[:, 1]
         return -residuals
@@ -377,7 +407,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted class labels.
         """
-        residuals = self.transform(X)
+        residuals = self._validated_residuals(X)
         return self.classes_[np.argmin(residuals, axis=1)]
 
     def predict_log_proba(self, X):
@@ -393,7 +423,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log_softmax(-r / temperature_)`` over classes.
         """
-        residuals = self.transform(X).astype(np.float64)
+        residuals = self._validated_residuals(X).astype(np.float64)
         return log_softmax(-residuals / self.temperature_, axis=1)
 
     def predict_proba(self, X):

@@ -1,12 +1,16 @@
 """Tests of the ready-made classical pipelines and PatchPCAFeatures."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier
 from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 
 from fmnist_estimators import SVDSubspaceClassifier
@@ -86,7 +90,79 @@ def test_patch_pca_svc_pipeline_parameters_reach_the_steps():
     assert params["patches__pool_size"] == 7
     assert params["patches__random_state"] == 2
     assert params["pca__n_components"] == 40
-    assert params["svc__C"] == 3.0
+    assert params["svc__estimator__C"] == 3.0
+    bare = make_patch_pca_svc_pipeline(C=3.0, probability=False)
+    assert bare.get_params()["svc__C"] == 3.0
+
+
+SVC_FACTORIES = [
+    lambda **kw: make_pca_svc_pipeline(10, random_state=0, **kw),
+    lambda **kw: make_patch_pca_svc_pipeline(4, n_components=20, random_state=0, **kw),
+]
+
+
+@pytest.mark.parametrize("factory", SVC_FACTORIES, ids=["pca_svc", "patch_pca_svc"])
+def test_svc_pipelines_predict_proba_keeps_the_svc_decision_rule(factory, images):
+    X, y, X_test, y_test = images
+    model = factory().fit(X, y)
+    proba = model.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 3)
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-10)
+    assert np.all((proba >= 0) & (proba <= 1))
+    # predictions are the argmax of the SVC fitted on all the training data
+    # (calibration only rescales its decision values)...
+    y_pred = model.predict(X_test)
+    assert_array_equal(y_pred, model.classes_[proba.argmax(axis=1)])
+    calibrated = model.named_steps["svc"]
+    svc = calibrated.calibrated_classifiers_[0].estimator
+    assert len(calibrated.calibrated_classifiers_) == 1  # ensemble=False
+    features = model[:-1].transform(X_test)
+    assert_array_equal(y_pred, svc.classes_[svc.decision_function(features).argmax(1)])
+    # ... which is the bare pipeline's model: same vote-based predictions
+    bare = factory(probability=False).fit(X, y)
+    assert not hasattr(bare, "predict_proba")
+    assert isinstance(bare.named_steps["svc"], SVC)
+    assert_allclose(bare.named_steps["svc"].dual_coef_, svc.dual_coef_, rtol=1e-6)
+    assert np.mean(bare.predict(X_test) == y_pred) >= 0.95
+
+
+@pytest.mark.parametrize("factory", SVC_FACTORIES, ids=["pca_svc", "patch_pca_svc"])
+def test_svc_pipelines_soft_vote(factory, images):
+    X, y, X_test, y_test = images
+    voting = VotingClassifier(
+        [("svc", factory()), ("subspace", make_subspace_pipeline(5))], voting="soft"
+    ).fit(X, y)
+    assert voting.predict_proba(X_test).shape == (len(X_test), 3)
+    assert voting.score(X_test, y_test) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [lambda: make_subspace_pipeline(5), *(lambda f=f: f() for f in SVC_FACTORIES)],
+    ids=["subspace", "pca_svc", "patch_pca_svc"],
+)
+def test_factories_under_pandas_output_do_not_warn(factory, images):
+    pytest.importorskip("pandas")
+    X, y, X_test, _ = images
+    expected = factory().fit(X, y).predict(X_test)
+    with sklearn.config_context(transform_output="pandas"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = factory().fit(X, y)
+        assert_array_equal(model.predict(X_test), expected)
+        # every step but the classifier names its output columns
+        features = model[:-1].transform(X_test)
+    assert list(features.columns) == list(model[:-1].get_feature_names_out())
+    # set_output on the pipeline itself reaches every transformer
+    model = factory().set_output(transform="pandas").fit(X, y)
+    assert_array_equal(model.predict(X_test), expected)
+
+
+def test_patch_pca_features_feature_names_out(images):
+    X, _, _, _ = images
+    features = PatchPCAFeatures(n_filters=3, n_patches=500, random_state=0).fit(X)
+    names = features.get_feature_names_out()
+    assert names.shape == (features.transform(X[:1]).shape[1],)
+    assert names[0] == "patchpcafeatures0"
 
 
 def test_patch_pca_features_filters_are_orthonormal_and_zero_mean(images):

@@ -257,6 +257,32 @@ def test_transform_shape_and_pipeline_with_logistic_regression():
     assert pipe.predict_proba(X[:4]).shape == (4, 3)
 
 
+def test_feature_names_out_and_pandas_output():
+    pd = pytest.importorskip("pandas")
+    X, y, _, _ = _subspace_data(labels=["coat", "bag", "shirt"])
+    clf = SVDSubspaceClassifier(n_components=2).fit(X, y)
+    names = clf.get_feature_names_out()
+    assert_array_equal(names, ["residual_bag", "residual_coat", "residual_shirt"])
+    expected = clf.transform(X)
+    clf.set_output(transform="pandas")
+    residuals = clf.transform(X)
+    assert isinstance(residuals, pd.DataFrame)
+    assert list(residuals.columns) == list(names)
+    assert_allclose(residuals.to_numpy(), expected, rtol=1e-12)
+    # the classifier's own outputs stay arrays computed from the residuals
+    assert_array_equal(clf.predict(X), clf.classes_[expected.argmin(axis=1)])
+    assert isinstance(clf.decision_function(X), np.ndarray)
+    assert_allclose(clf.predict_proba(X).sum(axis=1), 1, rtol=1e-12)
+    with pytest.raises(ValueError, match="input_features"):
+        clf.get_feature_names_out(["a", "b"])
+    # as the transformer of a pipeline configured for pandas output
+    model = make_pipeline(SVDSubspaceClassifier(n_components=2), LogisticRegression())
+    expected = clone(model).fit(X, y).predict_proba(X)
+    model.set_output(transform="pandas").fit(X, y)
+    assert list(model[:-1].get_feature_names_out()) == list(names)
+    assert_allclose(model.predict_proba(X), expected, rtol=1e-7)
+
+
 def test_pickle_round_trip():
     X, y, _, _ = _subspace_data(offset=1.0, labels=["p", "q", "r"])
     clf = SVDSubspaceClassifier(n_components={"p": 1, "q": 2, "r": 3}).fit(X, y)
