@@ -31,31 +31,24 @@ downloading.
 """
 
 import argparse
-import json
 import os
-import platform
+import sys
 import time
 from pathlib import Path
 
-from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier, _keras_base
-from fmnist_estimators.datasets import fetch_fashion_mnist
+# Run from anywhere: the shared helpers sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+
+from fmnist_estimators import (  # noqa: E402
+    CONVNET_PRESETS,
+    ConvNetClassifier,
+    _keras_base,
+)
+
 TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "fast"]
 N_FULL = 60_000
-
-
-def load(n_train, n_test=None):
-    fetch = dict(download_if_missing=False, return_X_y=True)
-    X, y = fetch_fashion_mnist(subset="train", **fetch)
-    X_test, y_test = fetch_fashion_mnist(subset="test", **fetch)
-    return X[:n_train], y[:n_train], X_test[:n_test], y_test[:n_test]
-
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    function(*args, **kwargs)
-    return time.perf_counter() - start
 
 
 def time_preset(name, X, y, seed):
@@ -105,7 +98,7 @@ def plain_keras_epoch_s(estimator, X, y):
 
 
 def run_timing(args, n_slice):
-    X, y, _, _ = load(n_slice, n_test=0)
+    X, y, _, _ = load("fashion", n_train=n_slice, n_test=0)
     presets = TIMED_PRESETS + ["grouped"] * args.include_grouped
     print(f"Epoch time per preset, timed on {n_slice} images")
     rows, estimators = [], {}
@@ -156,7 +149,7 @@ def print_timing(report):
 
 
 def run_training(args, n_train, n_test):
-    X, y, X_test, y_test = load(n_train, n_test)
+    X, y, X_test, y_test = load("fashion", n_train=n_train, n_test=n_test)
     name = args.train
     epochs = args.epochs or CONVNET_PRESETS[name].get("epochs", 10)
     estimator = ConvNetClassifier.from_preset(
@@ -197,20 +190,6 @@ def run_training(args, n_train, n_test):
     }
 
 
-def machine():
-    import keras
-    import tensorflow as tf
-
-    return {
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run")
@@ -237,11 +216,8 @@ def main():
         default_output = "bench_conv.json"
     report["quick"] = args.quick
     report["random_seed"] = args.random_seed
-    report["machine"] = {"load_average_before": load_before, **machine()}
-    output = Path(args.output or RESULTS_DIR / default_output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nWrote {output}")
+    report["machine"] = environment(load_before)
+    write_report(report, args.output or RESULTS_DIR / default_output)
 
 
 if __name__ == "__main__":

@@ -34,25 +34,25 @@ downloading: the files must be in the data folder or Debian's system copy.
 
 import argparse
 import functools
-import json
 import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import psutil
-import sklearn
 from joblib.externals.loky import get_reusable_executor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.neural_network import MLPClassifier
 
-from fmnist_estimators import DenseNetClassifier
-from fmnist_estimators.datasets import fetch_fashion_mnist
+# Run from anywhere: the shared helpers sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+
+from fmnist_estimators import DenseNetClassifier  # noqa: E402
 
 # Sizes of the full benchmark and of the --quick smoke run.
 SETTINGS = {
@@ -74,20 +74,8 @@ GRIDS = [
 ]
 
 
-def load(n_train):
-    X, y = fetch_fashion_mnist(
-        subset="train", download_if_missing=False, return_X_y=True
-    )
-    X_test, y_test = fetch_fashion_mnist(
-        subset="test", download_if_missing=False, return_X_y=True
-    )
-    return X[:n_train], y[:n_train], X_test, y_test
-
-
 def timed_fit(estimator, X, y):
-    start = time.perf_counter()
-    estimator.fit(X, y)
-    return time.perf_counter() - start
+    return timed(estimator.fit, X, y)
 
 
 def warm_up(X, y, seed):
@@ -256,19 +244,6 @@ def print_summary(report):
             print(f"memory   {name:34s} {value}")
 
 
-def framework_versions():
-    # Imported here: the fits above have loaded them already.
-    import keras
-    import scikeras
-    import tensorflow as tf
-
-    return {
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "scikeras": scikeras.__version__,
-    }
-
-
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run")
@@ -293,7 +268,7 @@ def main():
     settings["fits"] = args.n_fits or settings["fits"]
     settings["repeats"] = args.repeats or settings["repeats"]
     seed = args.random_seed
-    data = load(settings["n_train"])
+    data = load("fashion", n_train=settings["n_train"])
     X, y = data[:2]
     load_before = os.getloadavg()
 
@@ -316,20 +291,9 @@ def main():
         report["memory"] = bench_memory(X[:2000], y[:2000], settings["fits"], seed)
     print_summary(report)
 
-    report["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        **framework_versions(),
-    }
+    report["machine"] = environment(load_before)
     report["random_seed"] = seed
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nWrote {output}")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

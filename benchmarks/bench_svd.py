@@ -23,37 +23,31 @@ Usage::
     python benchmarks/bench_svd.py --datasets fashion --classifiers subspace-k30
     python benchmarks/bench_svd.py --n-threads 1            # one BLAS thread
 
-The data come from ``fmnist_estimators.datasets`` (no download: the files must
-be in the data folder or, for Fashion-MNIST, Debian's system copy), falling
-back to reading the IDX files in ``--fashion-dir`` / ``--mnist-dir``.
+The data come from ``fmnist_estimators.datasets`` without downloading: the
+files must be in the data home (``FMNIST_ESTIMATORS_DATA``, with ``mnist/``
+and ``fashion-mnist/`` folders) or, for Fashion-MNIST, Debian's system copy.
 """
 
 import argparse
-import gzip
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
 from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
-from fmnist_estimators import SVDSubspaceClassifier
-from fmnist_estimators.classical import (
+# Run from anywhere: the shared helpers sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import DATASETS, RESULTS_DIR, environment, load, write_report  # noqa: E402
+
+from fmnist_estimators import SVDSubspaceClassifier  # noqa: E402
+from fmnist_estimators.classical import (  # noqa: E402
     make_patch_pca_svc_pipeline,
     make_pca_svc_pipeline,
 )
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_DIRS = {
-    "fashion": "/usr/share/datasets/fashion-mnist",
-    "mnist": str(Path(__file__).resolve().parents[1] / "../shared/data/mnist"),
-}
 
 
 class NumpyReference:
@@ -109,34 +103,6 @@ ESTIMATORS = {
 }
 
 
-def _read_idx(directory, prefix):
-    directory = Path(directory)
-    with gzip.open(directory / f"{prefix}-images-idx3-ubyte.gz") as f:
-        X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(directory / f"{prefix}-labels-idx1-ubyte.gz") as f:
-        y = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-    return X, y
-
-
-def load(dataset, directory):
-    """Train and test arrays, from the package's fetchers or the IDX files."""
-    try:
-        from fmnist_estimators.datasets import fetch_fashion_mnist, fetch_mnist
-
-        fetch = fetch_fashion_mnist if dataset == "fashion" else fetch_mnist
-        X, y = fetch(subset="train", download_if_missing=False, return_X_y=True)
-        X_test, y_test = fetch(
-            subset="test", download_if_missing=False, return_X_y=True
-        )
-        return X, y, X_test, y_test, "fmnist_estimators.datasets"
-    except (ImportError, OSError) as exc:
-        print(f"  package fetcher unavailable ({exc.__class__.__name__}: {exc});")
-        print(f"  reading IDX files from {directory}")
-    X, y = _read_idx(directory, "train")
-    X_test, y_test = _read_idx(directory, "t10k")
-    return X, y, X_test, y_test, str(directory)
-
-
 def bench(name, dataset, X, y, X_test, y_test, random_state, repeat=1):
     """Fit and predict `repeat` times; report the fastest of each."""
     factory, convert = ESTIMATORS[name]
@@ -174,8 +140,8 @@ def main():
     parser.add_argument(
         "--datasets",
         nargs="+",
-        choices=["fashion", "mnist"],
-        default=["fashion", "mnist"],
+        choices=DATASETS,
+        default=list(DATASETS),
     )
     parser.add_argument(
         "--mnist-classifiers",
@@ -192,8 +158,6 @@ def main():
         help="runs of each subspace classifier; the fastest time is kept",
     )
     parser.add_argument("--random-seed", type=int, default=0)
-    parser.add_argument("--fashion-dir", default=DEFAULT_DIRS["fashion"])
-    parser.add_argument("--mnist-dir", default=DEFAULT_DIRS["mnist"])
     parser.add_argument("--output", default=str(RESULTS_DIR / "bench_svd.json"))
     args = parser.parse_args()
 
@@ -201,10 +165,9 @@ def main():
     rows = []
     with threadpool_limits(args.n_threads):
         for dataset in args.datasets:
-            directory = args.fashion_dir if dataset == "fashion" else args.mnist_dir
             print(f"Loading {dataset}")
-            X, y, X_test, y_test, source = load(dataset, directory)
-            print(f"  {X.shape[0]} train, {X_test.shape[0]} test images from {source}")
+            X, y, X_test, y_test = load(dataset)
+            print(f"  {X.shape[0]} train, {X_test.shape[0]} test images")
             names = args.classifiers if dataset == "fashion" else args.mnist_classifiers
             for name in names:
                 print(f"  fitting {name} ...", flush=True)
@@ -229,26 +192,15 @@ def main():
             f"{row['predict_s']:9.2f} {1 - row['accuracy']:7.4f} {row['accuracy']:9.4f}"
         )
 
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    machine = environment(load_before)
+    machine["blas_threads"] = args.n_threads
     report = {
         "results": rows,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
-            "blas_threads": args.n_threads,
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
+        "machine": machine,
         "random_seed": args.random_seed,
         "command": " ".join(sys.argv),
     }
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nWrote {output}")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

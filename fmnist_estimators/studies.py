@@ -40,7 +40,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
 from ._conv import ConvNetClassifier
 from ._dense import DenseNetClassifier
-from .search import _maybe_frame, _summarise
+from .search import results_table
 
 __all__ = ["STUDIES", "Study", "get_study", "run_study"]
 
@@ -505,5 +505,11 @@ def run_study(
         for label, grid in zip(study.sweeps, search.param_grid)
         for _ in ParameterGrid(grid)
     ]
-    table = _maybe_frame(_summarise(search, ["random_state"], labels), as_frame)
+    table = results_table(
+        search,
+        average_over=["random_state"],
+        labels=labels,
+        sort=False,
+        as_frame=as_frame,
+    )
     return (table, search) if return_search else table

@@ -21,6 +21,7 @@ from fmnist_estimators import DenseNetClassifier, SVDSubspaceClassifier
 from fmnist_estimators.datasets import load_fashion_mnist_sample
 from fmnist_estimators.search import (
     family_param_grid,
+    format_params,
     format_table,
     make_epoch_halving_search,
     make_family_pipeline,
@@ -207,6 +208,31 @@ def test_results_table_frame_and_format(data):
     assert list(frame["rank"]) == [1, 2]
     assert format_table(frame) == format_table(results_table(search, as_frame=False))
     assert len(format_table(frame, max_rows=1).splitlines()) == 3
+
+
+def test_results_table_labels_and_candidate_order(data):
+    X, y = data
+    search = GridSearchCV(
+        SVDSubspaceClassifier(), {"n_components": [2, 10], "center": [True]}, cv=2
+    ).fit(X, y)
+    rows = results_table(search, labels=["low", "high"], sort=False, as_frame=False)
+    assert [row["sweep"] for row in rows] == ["low", "high"]
+    assert [row["rank"] for row in rows] == list(search.cv_results_["rank_test_score"])
+    # The same label pools the candidates that differ only in average_over.
+    pooled = results_table(
+        search, average_over=["n_components"], labels=["s", "s"], as_frame=False
+    )
+    assert len(pooled) == 1 and pooled[0]["n_scores"] == 4
+
+
+def test_format_params_drops_prefixes():
+    text = format_params(
+        {"clf": SVDSubspaceClassifier(), "clf__n_components": 30, "lr": 1e-3}
+    )
+    assert text == "clf=SVDSubspaceClassifier, n_components=30, lr=0.001"
+    assert format_params({"sizes": (64, 32), "x": 0.123456}, digits=1) == (
+        "sizes=(64, 32), x=0.12"
+    )
 
 
 def test_results_table_needs_a_fitted_search():

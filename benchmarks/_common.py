@@ -1,0 +1,88 @@
+"""What every benchmark script shares: data, timing, machine facts, JSON output.
+
+The data come from :mod:`fmnist_estimators.datasets` without downloading:
+Fashion-MNIST from the data home or Debian's system copy
+(``apt-get install dataset-fashion-mnist``), MNIST from the data home — set
+``FMNIST_ESTIMATORS_DATA`` to the folder holding ``mnist/`` (and
+``fashion-mnist/``).
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: Where the scripts write their JSON reports.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+DATASETS = ("fashion", "mnist")
+
+
+def load(dataset="fashion", *, n_train=None, n_test=None):
+    """Training and test images and labels, the first ``n_train`` / ``n_test``.
+
+    Parameters
+    ----------
+    dataset : {"fashion", "mnist"}
+        Fashion-MNIST or MNIST.
+    n_train, n_test : int, default=None
+        Keep the first so many images; ``None`` keeps all, 0 none.
+
+    Returns
+    -------
+    X, y, X_test, y_test : ndarray
+        uint8 images of shape (n, 784) and their labels.
+    """
+    from fmnist_estimators.datasets import fetch_fashion_mnist, fetch_mnist
+
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}.")
+    fetch = fetch_fashion_mnist if dataset == "fashion" else fetch_mnist
+    options = dict(download_if_missing=False, return_X_y=True)
+    X, y = fetch(subset="train", **options)
+    X_test, y_test = fetch(subset="test", **options)
+    return X[:n_train], y[:n_train], X_test[:n_test], y_test[:n_test]
+
+
+def timed(function, *args, **kwargs):
+    """Wall-clock seconds of ``function(*args, **kwargs)``."""
+    start = time.perf_counter()
+    function(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def environment(load_before=None):
+    """Machine, load and library versions, for the JSON report.
+
+    TensorFlow, Keras and scikeras are listed when a fit has imported them.
+    """
+    import scipy
+    import sklearn
+
+    env = {
+        "cpu_count": os.cpu_count(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+    for name in ("tensorflow", "keras", "scikeras"):
+        if name in sys.modules:
+            env[name] = getattr(sys.modules[name], "__version__", None)
+    return env
+
+
+def write_report(report, path):
+    """Write ``report`` as indented JSON to ``path``; print where."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {path}")
+    return path

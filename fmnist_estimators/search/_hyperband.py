@@ -1,0 +1,727 @@
+"""Hyperband on epochs under cross-validation, continuing every model between rounds.
+
+scikit-learn's halving searches retrain a surviving candidate from scratch in
+every round; keras-tuner's Hyperband continues it but has no cross-validation;
+dask-ml's continues it through ``partial_fit`` but scores one validation
+split. :class:`HyperbandSearchCV` keeps one model per (candidate, fold) and
+continues it with ``warm_start`` from round to round, so a candidate that
+reaches the last round has been trained for the last round's epochs once.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import gc
+import pickle
+import time
+import traceback
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from sklearn.base import _fit_context, clone, is_classifier
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterSampler, check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import indexable
+
+from ._names import epochs_parameter
+
+__all__ = ["HyperbandSearchCV"]
+
+
+class HyperbandSearchCV(BaseSearchCV):
+    """Cross-validated Hyperband on epochs that continues each model between rounds.
+
+    Successive halving [2]_ on training epochs: many sampled candidates are
+    trained for ``min_epochs`` on every fold, the best ``1 / factor`` of them
+    continue for ``factor`` times as many epochs in all, and so on up to
+    ``max_epochs``. Unlike
+    :class:`~sklearn.model_selection.HalvingRandomSearchCV` (see
+    :func:`make_epoch_halving_search`), a surviving candidate is not trained
+    again from scratch: each (candidate, fold) model continues from the
+    weights and optimizer state the previous round left
+    (``warm_start=True``), on the same folds, with the same seeds. With
+    ``n_brackets`` above 1 it runs the brackets of Hyperband [1]_: further
+    halving runs that start with fewer candidates trained longer.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A Keras classifier (:class:`~fmnist_estimators.DenseNetClassifier`,
+        :class:`~fmnist_estimators.ConvNetClassifier`), or a pipeline such as
+        :func:`make_family_pipeline` holding exactly one: it needs a
+        parameter ``epochs`` (``<step>__epochs``) and a ``warm_start`` beside
+        it, and continues training when refit with ``warm_start=True``.
+
+    param_distributions : dict or list of dict
+        Parameter lists or :mod:`scipy.stats` distributions, as for
+        :class:`~sklearn.model_selection.RandomizedSearchCV`; must not
+        include the epochs parameter.
+
+    max_epochs : int, default=None
+        Epochs of the last round (at most). ``None`` takes the estimator's
+        ``epochs``.
+
+    min_epochs : int, default=1
+        Epochs of the first round of the first bracket.
+
+    factor : int, default=3
+        Each round keeps the best ``ceil(n / factor)`` of its ``n``
+        candidates and trains them up to ``factor`` times the epochs so far.
+
+    n_candidates : int or "exhaust", default="exhaust"
+        Candidates of the first round of the first bracket. ``"exhaust"``
+        takes ``max_epochs // min_epochs``, as
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` does. Later
+        brackets get Hyperband's share: ``ceil(n * (s_max + 1) / (s + 1) /
+        factor ** (s_max - s))`` for the bracket of ``s + 1`` rounds.
+
+    n_brackets : int or "all", default=1
+        Hyperband's brackets to run, most exploratory first. Bracket ``b``
+        (from 0) starts at ``min_epochs * factor ** b`` epochs and ends, like
+        every bracket, at ``min_epochs * factor ** s_max``, the largest such
+        value not above ``max_epochs``. ``1`` is plain successive halving;
+        ``"all"`` is Hyperband, down to the bracket that trains its few
+        candidates for ``max_epochs`` from the start.
+
+    cv : int, cross-validation generator or iterable, default=3
+        As in :class:`~sklearn.model_selection.GridSearchCV`; an int gives
+        stratified folds for a classifier. The folds are drawn once and
+        shared by every candidate and round.
+
+    scoring : str, callable, list, tuple or dict, default=None
+        Score(s) to maximise; ``None`` is the estimator's accuracy. With
+        several, ``refit`` names the one that selects the survivors.
+
+    refit : bool, str or callable, default=True
+        Refit the best candidate on the whole data (see Notes). As in
+        :class:`~sklearn.model_selection.GridSearchCV`; a callable receives
+        ``cv_results_`` and returns the index of the best row.
+
+    n_jobs : int, default=None
+        (candidate, fold) fits of a round run in parallel with joblib;
+        ``None`` means 1 unless in a :func:`joblib.parallel_config` context,
+        such as :func:`dask_backend`.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of candidates.
+
+    verbose : int, default=0
+        Above 0, print one line per round.
+
+    pre_dispatch : int or str, default="2*n_jobs"
+        Fits dispatched ahead of time, as in
+        :class:`~sklearn.model_selection.GridSearchCV`.
+
+    error_score : "raise" or float, default=np.nan
+        Score of a fit that fails; its model is dropped, and the candidate
+        scores ``error_score`` on that fold in the rounds after. ``"raise"``
+        raises instead.
+
+    return_train_score : bool, default=False
+        Also score the training folds.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy (masked) ndarrays
+        One row per candidate and round, in the format of
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV`: ``params``
+        (with the epochs parameter set to the epochs trained so far),
+        ``split<k>_test_score``, ``mean_test_score``, ``rank_test_score``,
+        ``mean_fit_time`` (the round's own training, not the epochs before
+        it), ``iter`` (round of the bracket, from 0), ``n_resources``
+        (epochs trained so far) and ``bracket``.
+
+    best_estimator_ : estimator
+        The best candidate refit on the whole data; only with ``refit``.
+
+    best_score_ : float
+        Mean cross-validated score of the best candidate.
+
+    best_params_ : dict
+        Parameters of the best candidate, epochs included.
+
+    best_index_ : int
+        Row of ``cv_results_`` of the best candidate: the best of the rows
+        with the most epochs (the last round).
+
+    scorer_ : callable or dict
+        The scorer(s) used.
+
+    n_splits_ : int
+        Number of folds.
+
+    refit_time_ : float
+        Seconds spent refitting the best candidate.
+
+    multimetric_ : bool
+        Whether several scores were computed.
+
+    resource_ : str
+        The epochs parameter: ``"epochs"`` or ``"<step>__epochs"``.
+
+    min_resources_, max_resources_ : int
+        Epochs of the first round of the first bracket, and of the last
+        round.
+
+    n_brackets_ : int
+        Brackets run.
+
+    n_iterations_ : int
+        Rounds run, over all brackets.
+
+    n_resources_ : list of int
+        Epochs trained so far after each round, bracket after bracket.
+
+    n_candidates_ : list of int
+        Candidates of each round, bracket after bracket.
+
+    epochs_trained_ : int
+        Epochs trained over every (candidate, fold) model, the refit not
+        included: what retraining survivors from scratch would multiply.
+
+    n_features_in_ : int
+        Number of features seen during fit; only with ``refit``.
+
+    classes_ : ndarray of shape (n_classes,)
+        Class labels; only with ``refit``.
+
+    See Also
+    --------
+    make_epoch_halving_search : The same rounds, retraining every survivor.
+    results_table : The results, one row per candidate and round.
+    dask_backend : Run the fits of each round on a Dask cluster.
+
+    Notes
+    -----
+    **Rounds.** Bracket ``b`` samples its candidates (all of them up front,
+    with ``random_state``) and runs ``min(1 + floor(log_factor(n)), s + 1)``
+    rounds, where ``s + 1 = s_max + 1 - b`` is the most it could fit; round
+    ``i`` trains to ``min_epochs * factor ** (b + i)`` epochs. With one
+    bracket the candidates, rounds and epochs are those of
+    ``HalvingRandomSearchCV(resource="epochs", min_resources=min_epochs,
+    max_resources=max_epochs)`` with the same ``random_state``, and
+    :func:`make_epoch_halving_search` builds that search. A candidate that
+    reaches round ``k`` costs ``r_k`` epochs per fold here, and
+    ``r_0 + r_1 + ... + r_k`` there.
+
+    **Learning-rate schedule.** Each round continues a model by refitting it
+    with ``warm_start=True`` and ``epochs`` set to the round's new epochs,
+    so the estimator's warm-start rules decide the schedule: a constant
+    learning rate continues unchanged, and ``lr_schedule="cosine"`` decays
+    over the epochs of each round and restarts at the next (warm restarts).
+    A continued candidate is therefore scored after that restarted schedule,
+    not after one cosine over all its epochs. With a constant rate, no
+    dropout and batches holding the whole training fold, continuing for
+    ``k`` then ``m`` epochs trains the same network as ``k + m`` epochs in
+    one go (up to float32 rounding). The refit replays the best candidate's
+    rounds (the same warm-started fits, on the whole data), so
+    ``best_estimator_`` is trained on the schedule it was scored with; its
+    parameters are then set back to ``best_params_`` (epochs in all, and
+    the estimator's own ``warm_start``), and a later ``fit`` of it trains
+    that many epochs in one go.
+
+    **Parallelism and memory.** The fits of a round run in one
+    :class:`joblib.Parallel` call, whose workers stay up for the whole
+    search. When fits run in other processes (``n_jobs`` other than 1, or
+    the Dask backend), a model travels as pickled bytes: back to this
+    process after each round it is kept for, and out to a worker for the
+    next; the last round sends no model back, and this process never
+    rebuilds a network from them. With one job the models stay live in
+    this process, and nothing is pickled. The search keeps the models of
+    the survivors only: at most ``n_candidates * n_splits_`` models, at the
+    end of the first round, and about twice the survivors' models while a
+    later round runs.
+
+    **Other steps of a pipeline** are refit on every round; they should be
+    deterministic (a scaler, a fixed feature map).
+
+    References
+    ----------
+    .. [1] L. Li, K. Jamieson, G. DeSalvo, A. Rostamizadeh and A. Talwalkar,
+       "Hyperband: A Novel Bandit-Based Approach to Hyperparameter
+       Optimization", JMLR 18(185), 2018.
+    .. [2] K. Jamieson and A. Talwalkar, "Non-stochastic Best Arm
+       Identification and Hyperparameter Optimization", AISTATS 2016.
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from fmnist_estimators import DenseNetClassifier
+    >>> from fmnist_estimators.datasets import load_fashion_mnist_sample
+    >>> from fmnist_estimators.search import HyperbandSearchCV
+    >>> X, y = load_fashion_mnist_sample(return_X_y=True)
+    >>> search = HyperbandSearchCV(
+    ...     DenseNetClassifier((16,), batch_size=128, random_state=0),
+    ...     {"learning_rate": loguniform(1e-3, 1e-2)},
+    ...     max_epochs=2, factor=2, cv=2, random_state=0,
+    ... ).fit(X[:400], y[:400])
+    >>> search.n_resources_, search.n_candidates_
+    ([1, 2], [2, 1])
+    >>> search.epochs_trained_  # 2 x 1 + 1 x 1 epochs, on each of 2 folds
+    6
+    >>> search.best_estimator_.n_iter_
+    2
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
+        "min_epochs": [Interval(Integral, 1, None, closed="left")],
+        "factor": [Interval(Integral, 2, None, closed="left")],
+        "n_candidates": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"exhaust"}),
+        ],
+        "n_brackets": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"all"}),
+        ],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        max_epochs=None,
+        min_epochs=1,
+        factor=3,
+        n_candidates="exhaust",
+        n_brackets=1,
+        cv=3,
+        scoring=None,
+        refit=True,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        pre_dispatch="2*n_jobs",
+        error_score=np.nan,
+        return_train_score=False,
+    ):
+        super().__init__(
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.param_distributions = param_distributions
+        self.max_epochs = max_epochs
+        self.min_epochs = min_epochs
+        self.factor = factor
+        self.n_candidates = n_candidates
+        self.n_brackets = n_brackets
+        self.random_state = random_state
+
+    # -- set-up ---------------------------------------------------------------
+    def _check_estimator(self):
+        """Names of the epochs and warm-start parameters; max epochs."""
+        epochs = epochs_parameter(self.estimator)
+        warm_start = epochs[: -len("epochs")] + "warm_start"
+        params = self.estimator.get_params()
+        if warm_start not in params:
+            raise ValueError(
+                f"HyperbandSearchCV continues each model with {warm_start!r}, "
+                f"which {type(self.estimator).__name__} does not have; use "
+                f"make_epoch_halving_search, which retrains instead."
+            )
+        max_epochs = params[epochs] if self.max_epochs is None else self.max_epochs
+        if not isinstance(max_epochs, Integral) or max_epochs < self.min_epochs:
+            raise ValueError(
+                f"max_epochs must be an int of at least min_epochs="
+                f"{self.min_epochs}; got {max_epochs!r}."
+            )
+        return epochs, warm_start, int(max_epochs)
+
+    def _scorers(self):
+        """The scorer, or a dict of named scorers; whether there are several."""
+        scoring = self.scoring
+        if scoring is None or isinstance(scoring, str) or callable(scoring):
+            return check_scoring(self.estimator, scoring), False
+        if not isinstance(scoring, dict):
+            scoring = {name: name for name in scoring}
+        scorers = {
+            name: check_scoring(self.estimator, value)
+            for name, value in scoring.items()
+        }
+        refit = self.refit
+        if refit is not False and not callable(refit) and refit not in scorers:
+            raise ValueError(
+                f"With several scores, refit must name one of them "
+                f"{sorted(scorers)}, be a callable, or be False; got {refit!r}."
+            )
+        return scorers, True
+
+    def _brackets(self, max_epochs):
+        """Per bracket: its first round's level and its number of candidates."""
+        factor, min_epochs = self.factor, self.min_epochs
+        s_max = 0
+        while min_epochs * factor ** (s_max + 1) <= max_epochs:
+            s_max += 1
+        n_brackets = s_max + 1 if self.n_brackets == "all" else self.n_brackets
+        if n_brackets > s_max + 1:
+            raise ValueError(
+                f"n_brackets={n_brackets}, but min_epochs={min_epochs}, "
+                f"max_epochs={max_epochs} and factor={factor} allow at most "
+                f"{s_max + 1} bracket(s) (n_brackets='all')."
+            )
+        if self.n_candidates == "exhaust":
+            n_first = max_epochs // min_epochs
+        else:
+            n_first = self.n_candidates
+        brackets = []
+        for b in range(n_brackets):
+            s = s_max - b
+            # Hyperband's share, n_first * (s_max + 1) / (s + 1) / factor**b,
+            # rounded up in integers.
+            n = -(-(n_first * (s_max + 1)) // ((s + 1) * factor**b))
+            brackets.append((b, s, max(1, n)))
+        return brackets, s_max
+
+    def _n_rounds(self, n_candidates, s):
+        """Rounds of a bracket: until one round keeps fewer than ``factor``."""
+        n_required = 1
+        while self.factor**n_required <= n_candidates:
+            n_required += 1
+        return min(n_required, s + 1)
+
+    # -- fit ------------------------------------------------------------------
+    @_fit_context(
+        # The estimator is validated by its own fit.
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None, *, groups=None):
+        """Run the search: every bracket's rounds, then the refit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
+            Training images.
+
+        y : array-like of shape (n_samples,)
+            Labels.
+
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group splitter given as ``cv``.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        epochs_name, warm_name, max_epochs = self._check_estimator()
+        scorer, multimetric = self._scorers()
+        X, y, groups = indexable(X, y, groups)
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        # Drawn once: every candidate and round sees the same folds.
+        splits = list(cv.split(X, y, groups))
+        self.n_splits_ = len(splits)
+        brackets, s_max = self._brackets(max_epochs)
+        base = clone(self.estimator)
+        rng = check_random_state(self.random_state)
+
+        all_params, all_out = [], []
+        more = {"iter": [], "n_resources": [], "bracket": []}
+        self.n_resources_, self.n_candidates_ = [], []
+        self.epochs_trained_ = 0
+        rounds_of = {}  # bracket -> epochs of its rounds, for the refit
+        # Pickle the models only when they cross to other processes.
+        serialize = effective_n_jobs(self.n_jobs) != 1
+        task = delayed(_train_and_score)
+        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+        with parallel:
+            for b, s, n_sampled in brackets:
+                candidates = list(
+                    ParameterSampler(
+                        self.param_distributions, n_sampled, random_state=rng
+                    )
+                )
+                if any(epochs_name in params for params in candidates):
+                    raise ValueError(
+                        f"{epochs_name!r} is the resource of the search and must "
+                        f"not be among the searched parameters."
+                    )
+                n_rounds = self._n_rounds(len(candidates), s)
+                rounds = [
+                    min(self.min_epochs * self.factor ** (b + i), max_epochs)
+                    for i in range(n_rounds)
+                ]
+                rounds_of[b] = rounds
+                # One model per (candidate, fold): a fresh clone, then the
+                # state each round leaves (None once a fit failed).
+                models = [
+                    [
+                        clone(base).set_params(**clone(params, safe=False))
+                        for _ in splits
+                    ]
+                    for params in candidates
+                ]
+                done = 0
+                for i, epochs in enumerate(rounds):
+                    last = i == n_rounds - 1
+                    if self.verbose > 0:
+                        print(
+                            f"[HyperbandSearchCV] bracket {b}, round {i}: "
+                            f"{len(candidates)} candidate(s) x {self.n_splits_} "
+                            f"folds, epochs {done} -> {epochs}"
+                        )
+                    results = parallel(
+                        task(
+                            models[c][k],
+                            X,
+                            y,
+                            train,
+                            test,
+                            epochs_name=epochs_name,
+                            warm_name=warm_name,
+                            epochs=epochs - done,
+                            scorer=scorer,
+                            return_train_score=self.return_train_score,
+                            error_score=self.error_score,
+                            keep=not last,
+                            serialize=serialize,
+                        )
+                        for c in range(len(candidates))
+                        for k, (train, test) in enumerate(splits)
+                    )
+                    out = [result for result, _ in results]
+                    self._check_failures(out, len(all_out) == 0)
+                    n_folds = self.n_splits_
+                    models = [
+                        [model for _, model in results[c * n_folds : (c + 1) * n_folds]]
+                        for c in range(len(candidates))
+                    ]
+                    del results
+                    round_params = [
+                        {**params, epochs_name: epochs} for params in candidates
+                    ]
+                    all_params.extend(round_params)
+                    all_out.extend(out)
+                    more["iter"] += [i] * len(candidates)
+                    more["n_resources"] += [epochs] * len(candidates)
+                    more["bracket"] += [b] * len(candidates)
+                    self.n_resources_.append(epochs)
+                    self.n_candidates_.append(len(candidates))
+                    self.epochs_trained_ += len(candidates) * n_folds * (epochs - done)
+                    done = epochs
+                    if last:
+                        break
+                    keep = _top_k(
+                        _mean_scores(out, n_folds, self._refit_metric(multimetric)),
+                        -(-len(candidates) // self.factor),
+                    )
+                    candidates = [candidates[c] for c in keep]
+                    models = [models[c] for c in keep]
+                    if not serialize:
+                        # Release the losers' networks now, not at some later
+                        # garbage collection.
+                        gc.collect()
+                del models
+
+        self.multimetric_ = multimetric
+        _fill_error_scores(all_out, scorer if multimetric else None, self.error_score)
+        results = self._format_results(all_params, self.n_splits_, all_out, more)
+        self.cv_results_ = results
+        self.scorer_ = scorer
+        self.resource_ = epochs_name
+        self.min_resources_ = self.min_epochs
+        self.max_resources_ = self.min_epochs * self.factor**s_max
+        self.n_brackets_ = len(brackets)
+        self.n_iterations_ = len(self.n_resources_)
+
+        if self.refit or not multimetric:
+            metric = self._refit_metric(multimetric)
+            self.best_index_ = _best_index(self.refit, metric, results)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self._refit(X, y, base, epochs_name, warm_name, rounds_of)
+        return self
+
+    def _refit_metric(self, multimetric):
+        return self.refit if multimetric and isinstance(self.refit, str) else "score"
+
+    def _check_failures(self, out, first_round):
+        failed = [result["fit_error"] for result in out if result["fit_error"]]
+        if not failed:
+            return
+        if len(failed) == len(out) and first_round:
+            raise ValueError(
+                f"All the {len(out)} fits of the first round failed; the first "
+                f"error was:\n{failed[0]}"
+            )
+        warnings.warn(
+            f"{len(failed)} of the {len(out)} fits of a round failed and score "
+            f"error_score={self.error_score!r}; the first error was:\n{failed[0]}",
+            FitFailedWarning,
+            stacklevel=3,
+        )
+
+    def _refit(self, X, y, base, epochs_name, warm_name, rounds_of):
+        """Train the best candidate on all of ``X`` through the same rounds."""
+        i = self.best_index_
+        bracket = int(self.cv_results_["bracket"][i])
+        rounds = rounds_of[bracket][: int(self.cv_results_["iter"][i]) + 1]
+        params = clone(self.best_params_, safe=False)
+        estimator = clone(base).set_params(**params)
+        start = time.perf_counter()
+        done = 0
+        for epochs in rounds:
+            estimator.set_params(**{warm_name: True, epochs_name: epochs - done})
+            estimator.fit(X, y)
+            done = epochs
+        self.refit_time_ = time.perf_counter() - start
+        # Parameters as best_params_ says: a later fit trains as many epochs.
+        warm_start = base.get_params()[warm_name]
+        estimator.set_params(**{warm_name: warm_start, epochs_name: done})
+        self.best_estimator_ = estimator
+        if hasattr(estimator, "feature_names_in_"):
+            self.feature_names_in_ = estimator.feature_names_in_
+
+
+def _train_and_score(
+    model,
+    X,
+    y,
+    train,
+    test,
+    *,
+    epochs_name,
+    warm_name,
+    epochs,
+    scorer,
+    return_train_score,
+    error_score,
+    keep,
+    serialize,
+):
+    """Continue ``model`` for ``epochs`` on the training fold and score it.
+
+    ``model`` is a fresh clone, a fitted estimator, its pickle, or None when
+    an earlier round's fit failed. Returns the result dict of this fit and
+    the model to keep for the next round (None when ``keep`` is False or the
+    fit failed), pickled when ``serialize``.
+    """
+    result = {
+        "fit_error": None,
+        "fit_time": 0.0,
+        "score_time": 0.0,
+        "n_test_samples": len(test),
+    }
+    failed_scores = {"test_scores": error_score}
+    if return_train_score:
+        failed_scores["train_scores"] = error_score
+    if model is None:
+        result["fit_error"] = "The fit of an earlier round failed."
+        return {**result, **failed_scores}, None
+    if isinstance(model, bytes):
+        model = pickle.loads(model)
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    start = time.perf_counter()
+    try:
+        model.set_params(**{warm_name: True, epochs_name: epochs})
+        model.fit(X_train, y_train)
+    except Exception:
+        if error_score == "raise":
+            raise
+        result["fit_time"] = time.perf_counter() - start
+        result["fit_error"] = traceback.format_exc()
+        return {**result, **failed_scores}, None
+    result["fit_time"] = time.perf_counter() - start
+    start = time.perf_counter()
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    result["test_scores"] = _score(model, X_test, y_test, scorer, error_score)
+    result["score_time"] = time.perf_counter() - start
+    if return_train_score:
+        result["train_scores"] = _score(model, X_train, y_train, scorer, error_score)
+    if not keep:
+        return result, None
+    if serialize:
+        model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    return result, model
+
+
+def _score(model, X, y, scorer, error_score):
+    """Score(s) of ``model``: a float, or a dict for several scorers."""
+    try:
+        if isinstance(scorer, dict):
+            return {name: float(s(model, X, y)) for name, s in scorer.items()}
+        score = scorer(model, X, y)
+    except Exception:
+        if error_score == "raise":
+            raise
+        warnings.warn(
+            f"Scoring failed and scores error_score={error_score!r}:\n"
+            f"{traceback.format_exc()}",
+            UserWarning,
+            stacklevel=2,
+        )
+        if isinstance(scorer, dict):
+            return dict.fromkeys(scorer, error_score)
+        return error_score
+    return score if isinstance(score, dict) else float(score)
+
+
+def _fill_error_scores(out, scorers, error_score):
+    """Failed fits of a multi-metric search score ``error_score`` for each metric."""
+    names = list(scorers) if scorers is not None else None
+    if names is None:
+        # A callable scorer returning a dict: its names are in the scored fits.
+        names = next(
+            (list(r["test_scores"]) for r in out if isinstance(r["test_scores"], dict)),
+            None,
+        )
+    if names is None:
+        return
+    for result in out:
+        for key in ("test_scores", "train_scores"):
+            if key in result and isinstance(result[key], Real):
+                result[key] = dict.fromkeys(names, error_score)
+
+
+def _mean_scores(out, n_folds, metric):
+    """Mean over folds of each candidate's score, NaN if a fold has none."""
+    scores = []
+    for result in out:
+        score = result["test_scores"]
+        if isinstance(score, dict):
+            score = score[metric] if metric in score else next(iter(score.values()))
+        scores.append(np.nan if score is None else float(score))
+    return np.asarray(scores, dtype=float).reshape(-1, n_folds).mean(axis=1)
+
+
+def _top_k(scores, k):
+    """Indices of the ``k`` best ``scores``, worst first; NaN counts as worst.
+
+    The order of :class:`~sklearn.model_selection.HalvingRandomSearchCV`'s
+    selection, so that equal scores keep the same candidates.
+    """
+    order = np.roll(np.argsort(scores), np.count_nonzero(np.isnan(scores)))
+    return [int(c) for c in order[-k:]]
+
+
+def _best_index(refit, metric, results):
+    """The best row among those trained the most epochs."""
+    if callable(refit):
+        index = refit(results)
+        if not isinstance(index, Integral):
+            raise TypeError("best_index_ returned is not an integer")
+        if not 0 <= index < len(results["params"]):
+            raise IndexError("best_index_ index out of range")
+        return int(index)
+    resources = np.asarray(results["n_resources"])
+    rows = np.flatnonzero(resources == resources.max())
+    ranks = np.asarray(results[f"rank_test_{metric}"])[rows]
+    return int(rows[np.argmin(ranks)])
