@@ -15,23 +15,31 @@ Models (``--models``; see ``compare_models.py`` for their search spaces)::
     svc          classical.make_pca_svc_pipeline: PCA + RBF SVC
     mlp          scikit-learn MLPClassifier (128)
     dense        DenseNetClassifier with its defaults
-    dense_tuned  DenseNetClassifier, tuned by successive halving on epochs
-    conv         ConvNetClassifier, the "fast" preset (below 20,000 training
-                 images: 5 epochs, batch 64, no batch normalization, whose
-                 moving statistics do not settle in so few steps)
+    dense_tuned  DenseNetClassifier, tuned by HyperbandSearchCV (warm-started
+                 successive halving on epochs)
+    conv         ConvNetClassifier, the "fast" preset
+
+The searches rank candidates by ``--scoring`` (any scikit-learn scorer name;
+accuracy by default). On the test set every model is judged by accuracy,
+macro precision, recall and F1 and, from its ``predict_proba``, by macro
+one-vs-rest ROC AUC, log-loss and the expected calibration error (ECE) of its
+top label, drawn as a reliability diagram.
 
 Fit time is the refit of the best candidate on the whole training set;
 predict time is measured after a warm-up call on training images (a network
 traces its graph on the first call). Every process computes with one BLAS and
 TensorFlow thread by default (``--n-threads``): timings compare like with
-like, and multithreaded BLAS cannot thrash on a busy machine; ``--n-jobs``
-spreads the fits of a search over processes instead.
+like, and multithreaded BLAS cannot thrash on a busy machine. The machine's
+cores are used by ``--n-jobs`` worker processes instead (default: one per
+core): the models run side by side, one per worker, the longest first, and a
+run of a single model spreads the fits of its search over the workers.
 
 Usage::
 
     python benchmarks/compare.py                      # embedded sample, offline
     python benchmarks/compare.py --data full --n-jobs 2
     python benchmarks/compare.py --models svd,dense --search random --resume
+    python benchmarks/compare.py --scoring neg_log_loss   # tune the probabilities
     python benchmarks/compare.py --n-train 300 --n-test 100 --fast   # smoke test
 """
 
@@ -72,7 +80,12 @@ RESUME_KEYS = (
     "search",
     "epochs_scale",
     "fast",
+    "scoring",
 )
+# The value of a resume key in a model saved before the key existed.
+RESUME_DEFAULTS = {"scoring": "accuracy"}
+# Equal-width confidence bins of the ECE and the reliability diagram.
+N_CALIBRATION_BINS = 15
 
 
 def parse_models(text):
@@ -83,6 +96,18 @@ def parse_models(text):
             f"unknown model(s) {unknown}; choose from {', '.join(MODELS)} or 'all'"
         )
     return names
+
+
+def parse_scoring(text):
+    from sklearn.metrics import get_scorer_names
+
+    if text not in get_scorer_names():
+        raise argparse.ArgumentTypeError(
+            f"unknown scorer {text!r}; choose a name of "
+            "sklearn.metrics.get_scorer_names(), such as accuracy, "
+            "neg_log_loss or roc_auc_ovr"
+        )
+    return text
 
 
 def parse_args(argv=None):
@@ -113,7 +138,19 @@ def parse_args(argv=None):
         "(default) uses each model's own",
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="parallel fits within each search"
+        "--scoring",
+        type=parse_scoring,
+        default="accuracy",
+        metavar="SCORER",
+        help="scikit-learn scorer that ranks the candidates of every search "
+        "(default accuracy; e.g. neg_log_loss, roc_auc_ovr, f1_macro)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="worker processes (default: one per CPU core); models run side by "
+        "side, one per worker, and a single model's search fits in parallel",
     )
     parser.add_argument(
         "--n-threads",
@@ -196,11 +233,11 @@ def load_data(args):
 def make_search(model, strategy, cv, args, n_train):
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
-    from fmnist_estimators.search import make_epoch_halving_search
+    from fmnist_estimators.search import HyperbandSearchCV
 
     estimator = model.build(args.random_state, n_train)
     # A failing candidate scores NaN (shown in the log) instead of ending the run.
-    common = dict(cv=cv, n_jobs=args.n_jobs, error_score=np.nan)
+    common = dict(cv=cv, scoring=args.scoring, n_jobs=args.n_jobs, error_score=np.nan)
     if not model.tuned or strategy == "grid":
         return GridSearchCV(estimator, model.grid, **common)
     if strategy == "random":
@@ -212,18 +249,16 @@ def make_search(model, strategy, cv, args, n_train):
             **common,
         )
     if model.network:
-        search = make_epoch_halving_search(
+        # Successive halving on epochs that continues each survivor.
+        return HyperbandSearchCV(
             estimator,
             model.distributions,
             max_epochs=model.max_epochs,
             min_epochs=model.min_epochs,
             n_candidates=model.n_iter,
-            cv=cv,
-            n_jobs=args.n_jobs,
             random_state=args.random_state,
+            **common,
         )
-        search.set_params(error_score=np.nan)
-        return search
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV
 
@@ -245,6 +280,48 @@ def final_step(estimator):
     return estimator
 
 
+def probability_quality(estimator, X_test, y_test):
+    """ROC AUC, log-loss and calibration of ``estimator.predict_proba`` on the test set.
+
+    Values are None, and ``proba_note`` says why, for an estimator without
+    ``predict_proba``.
+    """
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from fmnist_estimators.metrics import (
+        expected_calibration_error,
+        top_label_calibration_curve,
+    )
+
+    quality = dict(roc_auc_ovr=None, log_loss=None, ece=None, calibration=None)
+    if not hasattr(estimator, "predict_proba"):
+        name = type(final_step(estimator)).__name__
+        quality["proba_note"] = f"no predict_proba ({name} gives no probabilities)"
+        return quality
+    proba = estimator.predict_proba(X_test)
+    labels = estimator.classes_
+    accuracy, confidence, counts = top_label_calibration_curve(
+        y_test, proba, n_bins=N_CALIBRATION_BINS, labels=labels
+    )
+    quality.update(
+        roc_auc_ovr=roc_auc_score(
+            y_test, proba, multi_class="ovr", average="macro", labels=labels
+        ),
+        log_loss=log_loss(y_test, proba, labels=labels),
+        ece=expected_calibration_error(
+            y_test, proba, n_bins=N_CALIBRATION_BINS, labels=labels
+        ),
+        calibration={
+            "n_bins": N_CALIBRATION_BINS,
+            "confidence": confidence,
+            "accuracy": accuracy,
+            "count": counts,
+        },
+        proba_note=None,
+    )
+    return quality
+
+
 def run_model(model, data, cv, args, log):
     """Tune, refit and test one model; the JSON-ready record of its results."""
     from sklearn.metrics import (
@@ -253,7 +330,7 @@ def run_model(model, data, cv, args, log):
         precision_recall_fscore_support,
     )
 
-    from fmnist_estimators.search import _format_params, results_table
+    from fmnist_estimators.search import format_params, results_table
 
     X, y, X_test, y_test, class_names = data
     strategy = model.search if args.search == "auto" else args.search
@@ -289,28 +366,38 @@ def run_model(model, data, cv, args, log):
         "label": model.label,
         "family": model.family,
         "search": kind,
+        "scoring": args.scoring,
         "n_candidates": len(search.cv_results_["params"]),
-        "resource": getattr(search, "resource", None),
+        "resource": getattr(search, "resource", getattr(search, "resource_", None)),
         "cv_mean": search.cv_results_["mean_test_score"][i],
         "cv_std": search.cv_results_["std_test_score"][i],
         "test_accuracy": accuracy_score(y_test, y_pred),
         "precision_macro": precision,
         "recall_macro": recall,
         "f1_macro": f1,
+        **probability_quality(best, X_test, y_test),
         "fit_time_s": search.refit_time_,
         "predict_time_per_1000_s": predict_time / len(y_test) * 1000,
         "search_time_s": search_time,
         "best_params": best_params,
-        "best_params_text": _format_params(best_params),
+        "best_params_text": format_params(best_params),
         "confusion_matrix": matrix,
         "per_class_accuracy": per_class,
         "history": history,
         "candidates": candidates,
     }
+    if record["ece"] is None:
+        proba_text = record["proba_note"]
+    else:
+        proba_text = (
+            f"AUC {record['roc_auc_ovr']:.4f}, log-loss {record['log_loss']:.3f}, "
+            f"ECE {record['ece']:.3f}"
+        )
     log(
         f"  best {record['best_params_text'] or '(defaults)'}: "
-        f"CV {record['cv_mean']:.4f} ± {record['cv_std']:.4f} | "
-        f"test {record['test_accuracy']:.4f} | fit {record['fit_time_s']:.2f} s | "
+        f"CV {args.scoring} {record['cv_mean']:.4f} ± {record['cv_std']:.4f} | "
+        f"test {record['test_accuracy']:.4f} | {proba_text} | "
+        f"fit {record['fit_time_s']:.2f} s | "
         f"predict {record['predict_time_per_1000_s']:.3f} s/1000 | "
         f"{search_time:.0f} s in all"
     )
@@ -337,24 +424,25 @@ def environment():
     return env
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.fast:
-        args.epochs_scale = min(args.epochs_scale, 0.0)
+def n_cores():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
-    def log(message):
-        if not args.quiet:
-            print(message, flush=True)
 
-    if args.n_threads:
-        # Read by fmnist_estimators when TensorFlow starts (first network fit).
-        os.environ["FMNIST_ESTIMATORS_TF_THREADS"] = str(args.n_threads)
+def set_up_process(n_threads):
+    """Threads and warning filters of the main process and of every worker."""
+    if n_threads:
+        # Read by fmnist_estimators when TensorFlow starts (first network fit),
+        # and inherited by the worker processes started after this.
+        os.environ["FMNIST_ESTIMATORS_TF_THREADS"] = str(n_threads)
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(args.n_threads)
+        threadpool_limits(n_threads)
 
     from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
-    from sklearn.model_selection import StratifiedKFold
 
     # Keep the log readable: the baselines' iteration caps are deliberate, and
     # a failed candidate shows as "nan" in its progress line.
@@ -365,6 +453,77 @@ def main(argv=None):
     # loky replaces a worker whose memory grew 300 MB past its first task, as
     # importing TensorFlow does after a classical model: a restart, not a leak.
     warnings.filterwarnings("ignore", message="A worker stopped while some jobs")
+
+
+# Models from the longest to the shortest on the embedded sample and on the
+# full data: started in this order, two workers finish at about the same time.
+LONGEST_FIRST = (
+    "conv",
+    "classical",
+    "dense_tuned",
+    "svc",
+    "mlp",
+    "dense",
+    "logreg",
+    "svd",
+)
+
+
+def run_one(name, data, cv, args, n_jobs):
+    """Tune, refit and test model ``name`` in this process (a worker, perhaps).
+
+    Returns its name, its record and its progress lines, which the main
+    process prints when the model is done, so that the lines of models run
+    side by side do not interleave.
+    """
+    set_up_process(args.n_threads)
+    lines = []
+    args = argparse.Namespace(**{**vars(args), "n_jobs": n_jobs})
+    model = shrink(MODELS[name], epochs_scale=args.epochs_scale, fast=args.fast)
+    start = time.perf_counter()
+    record = run_model(model, data, cv, args, lines.append)
+    lines.append(f"  done in {time.perf_counter() - start:.0f} s")
+    return name, record, lines
+
+
+def run_models(names, data, cv, args):
+    """Yield ``(name, record, lines)`` as each model is done, using the cores.
+
+    With at least as many models as ``args.n_jobs``, the models run side by
+    side in worker processes of ``args.n_threads`` threads each, longest
+    first; a single model runs in this process and its search uses the
+    workers.
+    """
+    n_parallel = min(args.n_jobs, len(names))
+    per_model = max(1, args.n_jobs // max(n_parallel, 1))
+    if n_parallel <= 1:
+        for name in names:
+            yield run_one(name, data, cv, args, per_model)
+        return
+    from joblib import Parallel, delayed
+
+    order = sorted(
+        names,
+        key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1,
+    )
+    yield from Parallel(n_jobs=n_parallel, return_as="generator_unordered")(
+        delayed(run_one)(name, data, cv, args, per_model) for name in order
+    )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.fast:
+        args.epochs_scale = min(args.epochs_scale, 0.0)
+    if args.n_jobs is None or args.n_jobs < 1:
+        args.n_jobs = n_cores()
+
+    def log(message):
+        if not args.quiet:
+            print(message, flush=True)
+
+    set_up_process(args.n_threads)
+    from sklearn.model_selection import StratifiedKFold
 
     start = time.perf_counter()
     data = load_data(args)
@@ -379,6 +538,7 @@ def main(argv=None):
         "search": args.search,
         "epochs_scale": args.epochs_scale,
         "fast": args.fast,
+        "scoring": args.scoring,
         "n_jobs": args.n_jobs,
         "n_threads": args.n_threads,
         "class_names": class_names,
@@ -386,6 +546,7 @@ def main(argv=None):
     log(
         f"compare: {DATA[args.data]}, {len(y)} training / {len(X_test)} test "
         f"images, {args.cv}-fold stratified CV, search={args.search}, "
+        f"scoring={args.scoring}, "
         f"models: {', '.join(args.models)}"
     )
     # One splitter with a fixed seed: every search sees the same folds.
@@ -393,22 +554,35 @@ def main(argv=None):
     models_dir = args.output_dir / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
 
-    records = []
-    for k, name in enumerate(args.models, 1):
+    records, todo = {}, []
+    for name in args.models:
         path = models_dir / f"{name}.json"
         if args.resume and path.exists():
             saved = json.loads(path.read_text())
-            same = all(saved["config"].get(key) == config[key] for key in RESUME_KEYS)
+            same = all(
+                saved["config"].get(key, RESUME_DEFAULTS.get(key)) == config[key]
+                for key in RESUME_KEYS
+            )
             if same:
-                log(f"[{k}/{len(args.models)}] {name}: resumed from {path}")
-                records.append(saved["record"])
+                log(f"{name}: resumed from {path}")
+                records[name] = saved["record"]
                 continue
-            log(f"[{k}/{len(args.models)}] {name}: saved with other settings, rerun")
-        log(f"[{k}/{len(args.models)}] {name}")
-        model = shrink(MODELS[name], epochs_scale=args.epochs_scale, fast=args.fast)
-        record = run_model(model, data, cv, args, log)
+            log(f"{name}: saved with other settings, rerun")
+        todo.append(name)
+    n_parallel = min(args.n_jobs, len(todo))
+    log(
+        f"{len(todo)} model(s) to run on {args.n_jobs} worker process(es) of "
+        f"{args.n_threads or 'default'} thread(s)"
+        + (f", {n_parallel} side by side" if n_parallel > 1 else "")
+    )
+    for k, (name, record, lines) in enumerate(run_models(todo, data, cv, args), 1):
+        log(f"[{k}/{len(todo)}] {name}")
+        for line in lines:
+            log(line)
+        path = models_dir / f"{name}.json"
         path.write_text(json.dumps({"config": config, "record": record}, indent=1))
-        records.append(record)
+        records[name] = record
+    records = [records[name] for name in args.models]
 
     plots, notes = write_plots(records, args.output_dir, class_names)
     for note in notes:

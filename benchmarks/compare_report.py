@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from fmnist_estimators.search import _format_params
+from fmnist_estimators.search import format_params
 
 CSV_FIELDS = [
     "model",
@@ -20,10 +20,15 @@ CSV_FIELDS = [
     "n_candidates",
     "cv_mean",
     "cv_std",
+    "scoring",
     "test_accuracy",
     "precision_macro",
     "recall_macro",
     "f1_macro",
+    "roc_auc_ovr",
+    "log_loss",
+    "ece",
+    "proba_note",
     "fit_time_s",
     "predict_time_per_1000_s",
     "search_time_s",
@@ -51,16 +56,47 @@ def json_ready(value):
     return repr(value)
 
 
+# The probability measures of a record, and how the tables write them.
+PROBA_FIELDS = {"roc_auc_ovr": ".4f", "log_loss": ".3f", "ece": ".3f"}
+# Why a record has no probability measures when it does not say.
+OLD_RECORD_NOTE = "not measured (saved by an older compare.py; rerun this model)"
+# Below this expected calibration error a model is not flagged as poorly
+# calibrated: 3 points of confidence matter little, and on n test images even a
+# calibrated model's ECE reaches about 0.4 * sqrt(n_bins / n) by chance (see
+# fmnist_estimators.metrics.expected_calibration_error).
+ECE_TOLERANCE = 0.03
+
+
 def _sorted(records):
     return sorted(records, key=lambda r: -(r["test_accuracy"] or 0.0))
 
 
+def proba_note(record):
+    """Why ``record`` has no ROC AUC, log-loss or ECE; None when it has them."""
+    if record.get("ece") is not None:
+        return None
+    return record.get("proba_note") or OLD_RECORD_NOTE
+
+
+def _proba_cells(record):
+    if proba_note(record):
+        return ["—"] * len(PROBA_FIELDS)
+    return [format(record[key], spec) for key, spec in PROBA_FIELDS.items()]
+
+
 def markdown_table(records):
-    """The comparison as a Markdown table, best test accuracy first."""
+    """The comparison as a Markdown table, best test accuracy first.
+
+    ROC AUC, log-loss and ECE read "—" for a model without probabilities;
+    :func:`probability_notes` says why.
+    """
+    scorings = {r.get("scoring", "accuracy") for r in records}
+    scoring = scorings.pop() if len(scorings) == 1 else "score"
     lines = [
-        "| model | search | CV accuracy | test accuracy | macro P / R / F1 "
+        f"| model | search | CV {scoring} | test accuracy | macro P / R / F1 "
+        "| ROC AUC (macro OvR) | log-loss | ECE "
         "| fit (s) | predict (s / 1000) | best params |",
-        "|:---|:---|:---|---:|:---|---:|---:|:---|",
+        "|:---|:---|:---|---:|:---|---:|---:|---:|---:|---:|:---|",
     ]
     for r in _sorted(records):
         params = r["best_params_text"] or "(defaults)"
@@ -70,10 +106,63 @@ def markdown_table(records):
             f"| {r['test_accuracy']:.4f} "
             f"| {r['precision_macro']:.3f} / {r['recall_macro']:.3f} / "
             f"{r['f1_macro']:.3f} "
+            f"| {' | '.join(_proba_cells(r))} "
             f"| {r['fit_time_s']:.2f} | {r['predict_time_per_1000_s']:.3f} "
             f"| {params.replace('|', '/')} |"
         )
     return "\n".join(lines)
+
+
+def calibration_tolerance(n_test, n_bins):
+    """ECE above which a model on ``n_test`` images counts as poorly calibrated."""
+    return max(ECE_TOLERANCE, 0.4 * math.sqrt(n_bins / n_test))
+
+
+def _confidence_bias(record):
+    """Mean top-label confidence minus accuracy over the test set."""
+    curve = record["calibration"]
+    counts = np.array(curve["count"], dtype=float)
+    gap = np.array(curve["confidence"]) - np.array(curve["accuracy"])
+    return float(counts @ gap / counts.sum())
+
+
+def probability_notes(records, n_test):
+    """A line per model without probabilities, or with poorly calibrated ones.
+
+    A poorly calibrated model gets scikit-learn's fix: temperature scaling
+    with :class:`~sklearn.calibration.CalibratedClassifierCV`, of the fitted
+    network on held-out images (``FrozenEstimator``: no retraining), of any
+    other model by cross-validation.
+    """
+    notes = []
+    for r in _sorted(records):
+        note = proba_note(r)
+        if note:
+            notes.append(f"{r['model']}: no ROC AUC, log-loss or ECE: {note}.")
+            continue
+        n_bins = r["calibration"]["n_bins"]
+        tolerance = calibration_tolerance(n_test, n_bins)
+        if r["ece"] <= tolerance:
+            continue
+        bias = _confidence_bias(r)
+        kind = "overconfident" if bias > 0 else "underconfident"
+        if r.get("family") == "network":
+            fix = (
+                "`CalibratedClassifierCV(FrozenEstimator(fitted), "
+                'method="temperature").fit(X_held_out, y_held_out)` '
+                "recalibrates the trained network without training it again"
+            )
+        else:
+            fix = (
+                '`CalibratedClassifierCV(model, method="temperature", cv=3, '
+                "ensemble=False)` recalibrates it (three more fits on 2/3 of "
+                "the data), or `FrozenEstimator` on held-out images"
+            )
+        notes.append(
+            f"{r['model']}: ECE {r['ece']:.3f} (above {tolerance:.3f}), "
+            f"{kind} by {abs(bias):.3f} on average: {fix}."
+        )
+    return notes
 
 
 def top_confusions(record, class_names, n=3):
@@ -106,6 +195,18 @@ def write_tables(records, out_dir, config, environment, notes=()):
         "",
         markdown_table(records),
         "",
+        "ROC AUC (macro one-vs-rest), log-loss and the expected calibration "
+        "error (ECE: the gap between the top label's probability and its "
+        "accuracy, averaged over confidence bins) come from each model's "
+        "`predict_proba` on the test set; `reliability.png` draws the "
+        "calibration curves.",
+        "",
+    ]
+    proba_lines = probability_notes(records, config["n_test"])
+    if proba_lines:
+        md += ["## Probabilities to check", ""]
+        md += [f"- {line}" for line in proba_lines] + [""]
+    md += [
         "## Most frequent confusions (true → predicted, count)",
         "",
     ]
@@ -121,9 +222,11 @@ def write_tables(records, out_dir, config, environment, notes=()):
         writer.writeheader()
         for r in _sorted(records):
             row = {
-                key: round(r[key], 6) if isinstance(r[key], float) else r[key]
+                key: round(r[key], 6) if isinstance(r.get(key), float) else r.get(key)
                 for key in CSV_FIELDS
             }
+            row["scoring"] = r.get("scoring", "accuracy")
+            row["proba_note"] = proba_note(r)
             row["best_params"] = json.dumps(r["best_params"])
             writer.writerow(row)
 
@@ -240,6 +343,40 @@ def plot_learning_curves(records, path):
     plt.close(fig)
 
 
+def plot_reliability(records, path):
+    """Reliability diagram: top-label accuracy against confidence, per model."""
+    plt = _pyplot()
+    fig, (ax, ax_count) = plt.subplots(
+        2, 1, figsize=(6, 6.5), sharex=True, height_ratios=(3, 1)
+    )
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="perfectly calibrated")
+    for r in _sorted(records):
+        curve = r["calibration"]
+        (line,) = ax.plot(
+            curve["confidence"],
+            curve["accuracy"],
+            marker="o",
+            ms=4,
+            label=f"{r['model']} ({r['family']}): ECE {r['ece']:.3f}",
+        )
+        share = np.array(curve["count"]) / np.sum(curve["count"])
+        ax_count.plot(curve["confidence"], share, marker=".", color=line.get_color())
+    ax.set(
+        ylabel="accuracy of the top label",
+        xlim=(0, 1.02),
+        ylim=(0, 1.02),
+        title="Reliability on the test set (below the diagonal: overconfident)",
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax_count.set(
+        xlabel="confidence (largest predicted probability), binned",
+        ylabel="share of images",
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _search_axis(candidates):
     """The parameter for the x axis: numeric with most values, else categorical."""
     names = []
@@ -297,7 +434,7 @@ def plot_search(record, path):
     else:
         ax.set_xticks(range(len(labels)), labels, rotation=20)
     ax.set_xlabel(name.split("__")[-1])
-    ax.set_ylabel("CV accuracy (mean ± std over folds)")
+    ax.set_ylabel(f"CV {record.get('scoring', 'accuracy')} (mean ± std over folds)")
     ax.set_title(f"{record['model']}: {record['search']}")
     if resources != [None]:
         ax.legend(fontsize=8, title="budget")
@@ -321,6 +458,11 @@ def write_plots(records, out_dir, class_names):
     path = out_dir / "per_class_accuracy.png"
     plot_per_class(records, class_names, path)
     written.append(path)
+    calibrated = [r for r in records if r.get("calibration")]
+    if calibrated:
+        path = out_dir / "reliability.png"
+        plot_reliability(calibrated, path)
+        written.append(path)
     networks = [r for r in records if r.get("history")]
     if networks:
         path = out_dir / "learning_curves.png"
@@ -336,7 +478,7 @@ def write_plots(records, out_dir, class_names):
 
 def format_candidate(row):
     """One progress line per candidate."""
-    text = _format_params(row["params"]) or "(defaults)"
+    text = format_params(row["params"]) or "(defaults)"
     if row.get("n_resources") is not None:
         text += f" [{row['n_resources']}]"
     return (

@@ -1,20 +1,27 @@
 """benchmarks/compare.py end to end on a tiny subset, and its resume."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
 FIELDS = {
     "cv_mean",
     "cv_std",
+    "scoring",
     "test_accuracy",
     "precision_macro",
     "recall_macro",
     "f1_macro",
+    "roc_auc_ovr",
+    "log_loss",
+    "ece",
+    "calibration",
     "fit_time_s",
     "predict_time_per_1000_s",
     "best_params",
@@ -60,13 +67,22 @@ def test_compare_end_to_end_and_resume(tmp_path):
     for record in models.values():
         assert FIELDS <= set(record)
         assert 0 <= record["test_accuracy"] <= 1
+        # every model here has predict_proba: all probability measures are there
+        assert record["proba_note"] is None
+        assert 0.5 < record["roc_auc_ovr"] <= 1
+        assert record["log_loss"] > 0
+        assert 0 <= record["ece"] <= 1
+        assert sum(record["calibration"]["count"]) == 100
     assert models["svd"]["best_params"]["n_components"] in (10, 20)
     assert len(models["dense"]["history"]["loss"]) == 1  # --fast: one epoch
     assert len(models["svd"]["confusion_matrix"]) == 10
     table = (out / "results.md").read_text()
     assert "| svd |" in table and "| dense |" in table and " ± " in table
+    assert "| CV accuracy |" in table and "| ROC AUC (macro OvR) |" in table
+    assert f"| {models['svd']['ece']:.3f} |" in table
     header = (out / "results.csv").read_text().splitlines()[0]
     assert header.startswith("model,label,search,n_candidates,cv_mean,cv_std")
+    assert ",roc_auc_ovr,log_loss,ece," in header
     pytest.importorskip("matplotlib")
     for name in (
         "confusion_svd.png",
@@ -74,6 +90,7 @@ def test_compare_end_to_end_and_resume(tmp_path):
         "per_class_accuracy.png",
         "learning_curves.png",
         "search_svd.png",
+        "reliability.png",
     ):
         assert (out / name).stat().st_size > 0
 
@@ -90,6 +107,91 @@ def test_compare_end_to_end_and_resume(tmp_path):
     # Other settings: the saved model is not reused.
     log = run_compare(out, "--resume", "--models", "svd", "--random-state", "1")
     assert "saved with other settings" in log
+    # Another scorer ranks the candidates, and is another setting.
+    log = run_compare(out, "--resume", "--models", "svd", "--scoring", "neg_log_loss")
+    assert "saved with other settings" in log and "CV neg_log_loss" in log
+    summary = json.loads((out / "results.json").read_text())
+    (record,) = summary["models"]
+    assert record["scoring"] == "neg_log_loss" and record["cv_mean"] < 0
+    assert "| CV neg_log_loss |" in (out / "results.md").read_text()
+
+
+def test_compare_rejects_unknown_scorers():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--scoring", "acuracy"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "unknown scorer 'acuracy'" in result.stderr
+
+
+def _report():
+    """benchmarks/compare_report.py as a module."""
+    path = SCRIPT.parent / "compare_report.py"
+    spec = importlib.util.spec_from_file_location("compare_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record(model, *, ece=None, family="network", proba_note=None):
+    record = {
+        "model": model,
+        "family": family,
+        "search": "GridSearchCV",
+        "n_candidates": 1,
+        "cv_mean": 0.8,
+        "cv_std": 0.01,
+        "test_accuracy": 0.8 if ece is None else 0.9,
+        "precision_macro": 0.8,
+        "recall_macro": 0.8,
+        "f1_macro": 0.8,
+        "fit_time_s": 1.0,
+        "predict_time_per_1000_s": 0.1,
+        "best_params_text": "",
+    }
+    if ece is None:
+        record.update(roc_auc_ovr=None, log_loss=None, ece=None, calibration=None)
+        record["proba_note"] = proba_note
+        return record
+    # all 1,000 test images at confidence 0.9 + ece, 90 % of them right
+    record.update(roc_auc_ovr=0.99, log_loss=0.3, ece=ece, proba_note=None)
+    record["calibration"] = {
+        "n_bins": 15,
+        "confidence": [0.9 + ece],
+        "accuracy": [0.9],
+        "count": [1000],
+    }
+    return record
+
+
+def test_report_marks_missing_and_poorly_calibrated_probabilities():
+    report = _report()
+    records = [
+        _record("net", ece=0.08),
+        _record("svc", family="classical", ece=0.01),
+        _record("bare", proba_note="no predict_proba (SVC gives no probabilities)"),
+        _record("old"),  # saved before the probability measures existed
+    ]
+    table = report.markdown_table(records)
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()}
+    assert "| 0.9900 | 0.300 | 0.080 |" in rows["net"]
+    assert "| — | — | — |" in rows["bare"] and "| — | — | — |" in rows["old"]
+    notes = report.probability_notes(records, n_test=1000)
+    text = "\n".join(notes)
+    # below the noise of 1,000 images and 3 points: not flagged
+    assert "svc:" not in text
+    assert "bare: no ROC AUC, log-loss or ECE: no predict_proba (SVC" in text
+    assert "old: no ROC AUC, log-loss or ECE: not measured" in text
+    (net,) = [note for note in notes if note.startswith("net:")]
+    assert "overconfident by 0.080" in net and "FrozenEstimator(fitted)" in net
+    # on 100 test images an ECE of 0.08 is within the noise
+    notes = report.probability_notes(records, n_test=100)
+    assert not any(note.startswith("net:") for note in notes)
+    tolerance = report.calibration_tolerance(100, 15)
+    assert tolerance == pytest.approx(0.4 * np.sqrt(15 / 100))
 
 
 def test_compare_rejects_unknown_models():
