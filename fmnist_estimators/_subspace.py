@@ -16,6 +16,7 @@ from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_feature_names_in,
+    _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
@@ -54,8 +55,9 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         ``classes_`` (sorted labels); a dict maps each class label to its
         value. Each value is clipped at fit time to
         ``min(k_c, (n_features - 1) // 2, n_samples_c - center)``:
-        ``n_samples_c`` samples (``n_samples_c - 1`` once centred) span at
-        most that many dimensions, and a subspace is kept smaller than its
+        ``n_samples_c`` samples (``n_samples_c - 1`` once centred; with
+        ``sample_weight``, the samples of positive weight) span at most that
+        many dimensions, and a subspace is kept smaller than its
         orthogonal complement, where the residuals are measured (a subspace
         spanning the whole feature space would reconstruct every sample
         exactly and leave nothing to compare). The clipped values are stored
@@ -107,11 +109,12 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         leave the residuals unchanged.
 
     means_ : ndarray of shape (n_classes, n_features)
-        Mean of each class, or zeros when ``center=False``.
+        Mean of each class (weighted by ``sample_weight``), or zeros when
+        ``center=False``.
 
     singular_values_ : ndarray of shape (n_classes, max_n_components)
-        Singular values of each (centred) class data matrix, zero-padded like
-        ``components_``.
+        Singular values of each (centred) class data matrix, its rows scaled
+        by ``sqrt(sample_weight)``, zero-padded like ``components_``.
 
     n_components_ : ndarray of shape (n_classes,)
         Number of components actually kept for each class after clipping.
@@ -154,6 +157,19 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     training set separates perfectly it becomes tiny and the probabilities
     overconfident. Pass a float, or wrap the classifier in
     :class:`~sklearn.calibration.CalibratedClassifierCV`, in that case.
+
+    With ``sample_weight`` the basis of class ``c`` is computed from the rows
+    ``sqrt(w_i) (x_i - m_c)``, ``m_c`` the weighted mean: the leading
+    eigenvectors of the weighted scatter matrix. Weights are relative: scaling
+    them all leaves the model unchanged. Integer weights give the model
+    fitted on samples repeated that many times, with two exceptions. The
+    clipping of ``n_components`` counts the samples of positive weight, while
+    repeated samples count once per copy yet add no dimension: where the
+    repeated fit keeps components beyond the rank of the data, their
+    singular values are zero and their directions arbitrary, and the weighted
+    fit does not keep them. And the ``"auto"`` temperature is fitted on
+    evenly spaced samples of positive weight, which differ from those of the
+    repeated data beyond 10,000 samples.
 
     Floating-point input is computed in its own precision: pass ``float32``
     data for about twice the speed, ``float64`` data (the conversion target of
@@ -219,7 +235,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit one subspace per class.
 
         Parameters
@@ -230,6 +246,16 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         y : array-like of shape (n_samples,)
             Class labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample; None weighs every sample
+            equally. Each class mean becomes the weighted mean and each basis
+            spans the leading eigenvectors of the weighted scatter matrix
+            ``sum_i w_i (x_i - m_c)(x_i - m_c)^T``; the ``"auto"`` temperature
+            minimises the weighted log-loss. Integer weights are equivalent
+            to repeating samples, except where the clipping of
+            ``n_components`` differs (see Notes). Every class of ``y`` needs a
+            positive total weight.
 
         Returns
         -------
@@ -250,7 +276,20 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             )
 
         n_features = X.shape[1]
-        counts = np.bincount(y_ind, minlength=n_classes)
+        if sample_weight is None:
+            counts = np.bincount(y_ind, minlength=n_classes)
+        else:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            # samples of zero weight are dropped: they bound no subspace
+            counts = np.bincount(y_ind[sample_weight > 0], minlength=n_classes)
+            if np.any(counts == 0):
+                label = self.classes_.tolist()[np.flatnonzero(counts == 0)[0]]
+                raise ValueError(
+                    f"class {label!r} has zero total weight: sample_weight must "
+                    "give every class of y a positive weight."
+                )
         requested = self._requested_n_components(n_classes)
         self.n_components_ = np.minimum(
             requested, np.minimum((n_features - 1) // 2, counts - int(self.center))
@@ -263,20 +302,36 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         random_state = check_random_state(self.random_state)
         for c in range(n_classes):
             X_c = X[y_ind == c]
+            w_c = None
+            if sample_weight is not None:
+                w_c = sample_weight[y_ind == c]
+                X_c, w_c = X_c[w_c > 0], w_c[w_c > 0]
             if self.center:
-                self.means_[c] = X_c.mean(axis=0)
+                if w_c is None:
+                    self.means_[c] = X_c.mean(axis=0)
+                else:
+                    self.means_[c] = np.average(X_c, axis=0, weights=w_c)
                 X_c = X_c - self.means_[c]
             k = int(self.n_components_[c])
             if k == 0:
                 continue
+            if w_c is not None:
+                # the SVD of these rows diagonalises the weighted scatter
+                X_c = X_c * np.sqrt(w_c)[:, None]
             s, V = _truncated_svd(X_c, k, self.svd_solver, random_state)
             self.singular_values_[c, :k] = s
             self.components_[c, :k] = V
 
-        if self.temperature == "auto":
+        if self.temperature == "auto" and sample_weight is None:
             step = max(1, X.shape[0] // _N_TEMPERATURE_SAMPLES)
             self.temperature_ = _fit_temperature(
                 self._residuals(X[::step]), y_ind[::step]
+            )
+        elif self.temperature == "auto":
+            positive = np.flatnonzero(sample_weight > 0)
+            rows = positive[:: max(1, positive.size // _N_TEMPERATURE_SAMPLES)]
+            self.temperature_ = _fit_temperature(
+                self._residuals(X[rows]), y_ind[rows], sample_weight[rows]
             )
         else:
             self.temperature_ = float(self.temperature)
@@ -482,10 +537,21 @@ def _truncated_svd(X, k, svd_solver, random_state):
     return s.astype(X.dtype), (Vt * signs[:, None]).astype(X.dtype)
 
 
-def _fit_temperature(residuals, y_ind):
-    """Temperature minimising the log-loss of ``softmax(-residuals / T)``."""
+def _fit_temperature(residuals, y_ind, sample_weight=None):
+    """Temperature minimising the log-loss of ``softmax(-residuals / T)``.
+
+    With ``sample_weight``, the weighted mean log-loss; the search interval
+    is centred on the weighted median residual, so that integer weights find
+    the temperature of the repeated samples.
+    """
     residuals = residuals.astype(np.float64)
-    scale = np.median(residuals)
+    if sample_weight is None:
+        scale = np.median(residuals)
+    else:
+        sample_weight = sample_weight.astype(np.float64)
+        scale = _weighted_median(
+            residuals.ravel(), np.repeat(sample_weight, residuals.shape[1])
+        )
     if not scale > 0:
         # residuals carry no information (e.g. every sample reconstructed
         # exactly): any temperature gives uniform probabilities
@@ -493,10 +559,25 @@ def _fit_temperature(residuals, y_ind):
     rows = np.arange(len(y_ind))
 
     def log_loss(log_t):
-        return -log_softmax(-residuals / np.exp(log_t), axis=1)[rows, y_ind].mean()
+        losses = -log_softmax(-residuals / np.exp(log_t), axis=1)[rows, y_ind]
+        return np.average(losses, weights=sample_weight)
 
     log_scale = np.log(scale)
     result = minimize_scalar(
         log_loss, bounds=(log_scale - 12, log_scale + 6), method="bounded"
     )
     return float(np.exp(result.x))
+
+
+def _weighted_median(values, weights):
+    """Median of ``values`` repeated ``weights`` times, for real weights too.
+
+    The mean of the lower and upper weighted medians, as :func:`numpy.median`
+    averages the two middle values of an even number of samples.
+    """
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    half = cumulative[-1] / 2
+    lower = np.searchsorted(cumulative, half, side="left")
+    upper = np.searchsorted(cumulative, half, side="right")
+    return (values[order[lower]] + values[order[upper]]) / 2

@@ -5,9 +5,12 @@ import pickle
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -40,6 +43,21 @@ def _distance_to_span(X, points):
     return np.linalg.norm(X - (points.T @ coef).T, axis=1)
 
 
+# The check repeats samples of 30 features up to 4 times: the repeated fit
+# counts each copy when clipping n_components, keeps components of zero
+# singular value in arbitrary directions beyond the rank of the data, and so
+# differs from the weighted fit, which counts the samples of positive weight.
+# test_integer_weights_equal_repeated_samples checks the equivalence where
+# the clipping agrees.
+_WEIGHT_EQUIVALENCE = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "repeated samples raise the n_components clip but not the rank: the "
+        "repeated fit keeps zero-singular-value components in arbitrary "
+        "directions"
+    )
+}
+
+
 @parametrize_with_checks(
     [
         SVDSubspaceClassifier(),
@@ -47,7 +65,8 @@ def _distance_to_span(X, points):
             n_components=2, svd_solver="randomized", temperature=1.0, random_state=0
         ),
         SVDSubspaceClassifier(n_components=1, svd_solver="full"),
-    ]
+    ],
+    expected_failed_checks=lambda estimator: _WEIGHT_EQUIVALENCE,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
@@ -344,6 +363,148 @@ def test_bad_input():
         SVDSubspaceClassifier().fit(X, y[:-1])
     with pytest.raises(ValueError, match="continuous"):
         SVDSubspaceClassifier().fit(X, np.linspace(0, 1, len(X)))
+
+
+def _projectors(clf):
+    """Orthogonal projector onto each class subspace: sign-free."""
+    return np.einsum("ckf,ckg->cfg", clf.components_, clf.components_)
+
+
+@pytest.mark.parametrize("svd_solver", ["full", "covariance_eigh"])
+@pytest.mark.parametrize("center", [True, False])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-9), (np.float32, 1e-4)])
+def test_integer_weights_equal_repeated_samples(svd_solver, center, dtype, rtol):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(90, 12)) * np.linspace(3, 0.5, 12) + 2.0).astype(dtype)
+    y = np.repeat(["a", "b", "c"], 30)
+    # weights 0 to 3: every class keeps more samples of positive weight than
+    # n_components + 1, so that both fits clip n_components alike
+    weights = rng.integers(0, 4, size=len(y))
+    X_test = (rng.normal(size=(20, 12)) * 2 + 2.0).astype(dtype)
+    params = dict(n_components=3, center=center, svd_solver=svd_solver)
+    weighted = SVDSubspaceClassifier(**params).fit(X, y, sample_weight=weights)
+    repeated = SVDSubspaceClassifier(**params).fit(
+        np.repeat(X, weights, axis=0), np.repeat(y, weights)
+    )
+    assert weighted.components_.dtype == dtype
+    assert_array_equal(weighted.n_components_, repeated.n_components_)
+    atol = 10 * rtol
+    assert_allclose(_projectors(weighted), _projectors(repeated), atol=atol)
+    assert_allclose(weighted.means_, repeated.means_, rtol=rtol, atol=atol)
+    assert_allclose(weighted.singular_values_, repeated.singular_values_, rtol=rtol)
+    assert_allclose(weighted.transform(X_test), repeated.transform(X_test), rtol=rtol)
+    assert_array_equal(weighted.predict(X_test), repeated.predict(X_test))
+    assert_allclose(weighted.temperature_, repeated.temperature_, rtol=10 * rtol)
+    assert_allclose(
+        weighted.predict_proba(X_test), repeated.predict_proba(X_test), atol=atol
+    )
+
+
+def test_weighted_mean_and_scatter():
+    # real-valued weights: the weighted mean, and the leading eigenvectors of
+    # the weighted scatter matrix sum_i w_i (x_i - m)(x_i - m)^T
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 10)) * np.linspace(2, 1, 10) + 1.0
+    y = np.repeat([0, 1], 30)
+    weights = rng.uniform(0.1, 5.0, size=60)
+    clf = SVDSubspaceClassifier(n_components=3, svd_solver="full")
+    clf.fit(X, y, sample_weight=weights)
+    for c in (0, 1):
+        X_c, w_c = X[y == c], weights[y == c]
+        mean = (w_c @ X_c) / w_c.sum()
+        scatter = (X_c - mean).T @ ((X_c - mean) * w_c[:, None])
+        eigvals, eigvecs = np.linalg.eigh(scatter)
+        top = eigvecs[:, ::-1][:, :3]
+        assert_allclose(clf.means_[c], mean, rtol=1e-12)
+        assert_allclose(clf.singular_values_[c] ** 2, eigvals[::-1][:3], rtol=1e-10)
+        assert_allclose(_projectors(clf)[c], top @ top.T, atol=1e-10)
+    # weights are relative: scaling them changes only the singular values
+    scaled = clone(clf).fit(X, y, sample_weight=weights * 7.5)
+    assert_allclose(_projectors(scaled), _projectors(clf), atol=1e-10)
+    assert_allclose(scaled.transform(X), clf.transform(X), rtol=1e-10)
+    assert_allclose(scaled.temperature_, clf.temperature_, rtol=1e-8)
+
+
+def test_unit_weights_match_no_weights():
+    X, y, _, _ = _subspace_data(offset=2.0)
+    X = X + np.random.default_rng(1).normal(scale=0.1, size=X.shape)
+    clf = SVDSubspaceClassifier(n_components=2).fit(X, y)
+    ones = SVDSubspaceClassifier(n_components=2).fit(
+        X, y, sample_weight=np.ones(len(y))
+    )
+    assert_allclose(_projectors(ones), _projectors(clf), atol=1e-12)
+    assert_allclose(ones.means_, clf.means_, atol=1e-12)
+    assert_allclose(ones.transform(X), clf.transform(X), rtol=1e-10)
+    assert_allclose(ones.temperature_, clf.temperature_, rtol=1e-10)
+
+
+def test_zero_weights_drop_samples_from_the_clip():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 10))
+    y = np.repeat([0, 1], 10)
+    weights = np.ones(20)
+    weights[:7] = 0  # class 0 keeps 3 samples: 2 dimensions once centred
+    clf = SVDSubspaceClassifier(n_components=8).fit(X, y, sample_weight=weights)
+    assert_array_equal(clf.n_components_, [2, 4])
+    removed = SVDSubspaceClassifier(n_components=8).fit(X[7:], y[7:])
+    assert_allclose(clf.transform(X), removed.transform(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize("labels", [[0, 1, 3], ["a", "b", "c"]])
+def test_class_of_zero_total_weight_raises(labels):
+    X, y, _, _ = _subspace_data(labels=labels)
+    weights = np.where(y == labels[2], 0.0, 1.0)
+    with pytest.raises(ValueError, match=f"class {labels[2]!r} has zero total weight"):
+        SVDSubspaceClassifier().fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda w: np.where(np.arange(len(w)) == 3, -1.0, w), "Negative values"),
+        (lambda w: np.where(np.arange(len(w)) == 3, np.nan, w), "NaN"),
+        (lambda w: np.where(np.arange(len(w)) == 3, np.inf, w), "infinity"),
+        (lambda w: w[:-1], r"sample_weight.shape == \(119,\), expected \(120,\)"),
+        (lambda w: w[:, None], "1D array"),
+        (lambda w: np.zeros_like(w), "at least one non-zero"),
+    ],
+)
+def test_invalid_sample_weight(change, match):
+    X, y, _, _ = _subspace_data()
+    with pytest.raises(ValueError, match=match):
+        SVDSubspaceClassifier().fit(X, y, sample_weight=change(np.ones(len(y))))
+
+
+def test_sample_weight_is_routed_through_pipeline_and_grid_search():
+    X, y, _, _ = _subspace_data(offset=1.0)
+    X = X + np.random.default_rng(1).normal(scale=0.1, size=X.shape)
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, size=len(y))
+    with config_context(enable_metadata_routing=True):
+        # the default scorer calls score, which takes sample_weight too
+        clf = (
+            SVDSubspaceClassifier()
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True)
+        )
+        pipe = make_pipeline(FunctionTransformer(), clf)
+        search = GridSearchCV(
+            pipe,
+            {"svdsubspaceclassifier__n_components": [1, 2]},
+            cv=3,
+            error_score="raise",
+        ).fit(X, y, sample_weight=weights)
+        n_components = search.best_params_["svdsubspaceclassifier__n_components"]
+        expected = SVDSubspaceClassifier(n_components=n_components).fit(
+            X, y, sample_weight=weights
+        )
+        fitted = search.best_estimator_[-1]
+        assert_allclose(fitted.means_, expected.means_)
+        assert_allclose(_projectors(fitted), _projectors(expected), atol=1e-12)
+        assert not np.allclose(fitted.means_, SVDSubspaceClassifier().fit(X, y).means_)
+        # not requested: routing refuses to drop the weights silently
+        unrequested = make_pipeline(FunctionTransformer(), SVDSubspaceClassifier())
+        with pytest.raises(ValueError, match="sample_weight"):
+            unrequested.fit(X, y, sample_weight=weights)
 
 
 def test_unfitted_estimator_raises():
