@@ -41,11 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
 
-from fmnist_estimators import (  # noqa: E402
-    CONVNET_PRESETS,
-    ConvNetClassifier,
-    _keras_base,
-)
+from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier  # noqa: E402
 
 TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "fast"]
 N_FULL = 60_000
@@ -79,6 +75,8 @@ def plain_keras_epoch_s(estimator, X, y):
     """Warm epoch time of ``estimator.model_``'s architecture in plain Keras."""
     import keras
 
+    from fmnist_estimators._keras._optimizers import STEPS_PER_EXECUTION
+
     source = estimator.model_
     model = keras.models.clone_model(source)
     model.compile(
@@ -87,7 +85,7 @@ def plain_keras_epoch_s(estimator, X, y):
         ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        steps_per_execution=_keras_base.STEPS_PER_EXECUTION,
+        steps_per_execution=STEPS_PER_EXECUTION,
         jit_compile=source.jit_compile,
     )
     # The clone keeps the model's first layer, which scales the raw pixels.

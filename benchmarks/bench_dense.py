@@ -196,7 +196,7 @@ def rss_growth(fit, n_fits):
 def plain_keras_fit(X, y):
     import keras
 
-    from fmnist_estimators._keras_base import STEPS_PER_EXECUTION
+    from fmnist_estimators._keras._optimizers import STEPS_PER_EXECUTION
 
     inputs = keras.Input((X.shape[1],))
     hidden = keras.layers.Dense(32, activation="relu")(inputs)

@@ -1,19 +1,13 @@
 """Convolutional network classifier and the architectures users study."""
 
-import math
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._dense import dense_block, softmax_head
 from ._docstrings import fill_doc
-from ._keras_base import (
-    ACTIVATIONS,
-    BN_MOMENTUM,
-    INITIALIZERS,
-    BaseKerasClassifier,
-    int_tuple,
-)
+from ._images import image_shape
+from ._keras._names import ACTIVATIONS, INITIALIZERS
+from ._network import BaseKerasClassifier, int_tuple
 
 # Named starting points: the networks of the studies our users reproduce, and
 # the budget-sized ones measured in benchmarks/bench_conv.py. Each is a dict of
@@ -80,23 +74,6 @@ PRESETS = {
         epochs=8,
     ),
 }
-
-
-def _image_shape(n_features, image_shape):
-    """(height, width, channels) of a flattened image of ``n_features`` values."""
-    if image_shape is not None:
-        shape = tuple(image_shape) + (1,) * (3 - len(image_shape))
-        if math.prod(shape) != n_features:
-            raise ValueError(
-                f"Images of shape {tuple(image_shape)} have {math.prod(shape)} "
-                f"values, but X has {n_features} features."
-            )
-        return shape
-    side = math.isqrt(n_features)
-    if side * side == n_features:
-        return (side, side, 1)
-    # Not a square image: treat the features as one column of pixels.
-    return (n_features, 1, 1)
 
 
 @fill_doc
@@ -263,7 +240,10 @@ class ConvNetClassifier(BaseKerasClassifier):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        monitor="val_loss",
         restore_best_weights=True,
+        class_weight=None,
+        callbacks=None,
         pixel_scale="auto",
         random_state=None,
         warm_start=False,
@@ -296,7 +276,10 @@ class ConvNetClassifier(BaseKerasClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.monitor = monitor
         self.restore_best_weights = restore_best_weights
+        self.class_weight = class_weight
+        self.callbacks = callbacks
         self.pixel_scale = pixel_scale
         self.random_state = random_state
         self.warm_start = warm_start
@@ -336,11 +319,13 @@ class ConvNetClassifier(BaseKerasClassifier):
         shape = self.image_shape
         if shape is None and self._image_shape is not None:
             shape = self._image_shape
-        return _image_shape(X.shape[1], shape)
+        return image_shape(X.shape[1], shape)
 
-    def _architecture_params(self):
+    def _network_builder(self):
+        from ._keras._layers import conv_net
+
         filters = int_tuple(self.filters, "filters")
-        return {
+        return conv_net, {
             "filters": filters,
             "convs_per_block": int_tuple(
                 self.convs_per_block, "convs_per_block", len(filters)
@@ -361,48 +346,3 @@ class ConvNetClassifier(BaseKerasClassifier):
             "kernel_initializer": self.kernel_initializer,
             "augmentation": self.augmentation,
         }
-
-    @staticmethod
-    def _build_layers(inputs, n_classes, params):
-        import keras
-
-        from ._keras_base import _initializer
-
-        x = inputs
-        if params["augmentation"]:
-            height, width = inputs.shape[1:3]
-            x = keras.layers.RandomTranslation(
-                2 / height, 2 / width, seed=params["next_seed"]()
-            )(x)
-            if params["augmentation"] == "shift_flip":
-                x = keras.layers.RandomFlip("horizontal", seed=params["next_seed"]())(x)
-        pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
-        for filters, n_convs in zip(params["filters"], params["convs_per_block"]):
-            for _ in range(n_convs):
-                x = keras.layers.Conv2D(
-                    filters,
-                    params["kernel_size"],
-                    padding=params["padding"],
-                    kernel_initializer=_initializer(
-                        params["kernel_initializer"], params["next_seed"]()
-                    ),
-                    use_bias=not params["batch_norm"],
-                )(x)
-                if params["batch_norm"]:
-                    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-                x = keras.layers.Activation(params["conv_activation"])(x)
-            if params["pooling"]:
-                x = pool[params["pooling"]](
-                    params["pool_size"], params["pool_strides"], padding="same"
-                )(x)
-            if params["conv_dropout"]:
-                x = keras.layers.Dropout(
-                    params["conv_dropout"], seed=params["next_seed"]()
-                )(x)
-        if params["global_pooling"]:
-            x = keras.layers.GlobalAveragePooling2D()(x)
-        else:
-            x = keras.layers.Flatten()(x)
-        for units in params["dense_units"]:
-            x = dense_block(x, units, params)
-        return softmax_head(x, n_classes, params)

@@ -5,50 +5,8 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._docstrings import fill_doc
-from ._keras_base import (
-    ACTIVATIONS,
-    BN_MOMENTUM,
-    INITIALIZERS,
-    BaseKerasClassifier,
-    int_tuple,
-)
-
-
-def dense_block(x, units, params):
-    """Dense -> [batch norm] -> activation -> [dropout], as the studies stack them."""
-    import keras
-
-    from ._keras_base import _initializer
-
-    l2 = params["l2"]
-    x = keras.layers.Dense(
-        units,
-        kernel_initializer=_initializer(
-            params["kernel_initializer"], params["next_seed"]()
-        ),
-        kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
-        use_bias=not params["batch_norm"],
-    )(x)
-    if params["batch_norm"]:
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-    x = keras.layers.Activation(params["activation"])(x)
-    if params["dropout"]:
-        x = keras.layers.Dropout(params["dropout"], seed=params["next_seed"]())(x)
-    return x
-
-
-def softmax_head(x, n_classes, params):
-    import keras
-
-    from ._keras_base import _initializer
-
-    return keras.layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=_initializer(
-            params["kernel_initializer"], params["next_seed"]()
-        ),
-    )(x)
+from ._keras._names import ACTIVATIONS, INITIALIZERS
+from ._network import BaseKerasClassifier, int_tuple
 
 
 @fill_doc
@@ -164,7 +122,10 @@ class DenseNetClassifier(BaseKerasClassifier):
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        monitor="val_loss",
         restore_best_weights=True,
+        class_weight=None,
+        callbacks=None,
         pixel_scale="auto",
         random_state=None,
         warm_start=False,
@@ -185,7 +146,10 @@ class DenseNetClassifier(BaseKerasClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.monitor = monitor
         self.restore_best_weights = restore_best_weights
+        self.class_weight = class_weight
+        self.callbacks = callbacks
         self.pixel_scale = pixel_scale
         self.random_state = random_state
         self.warm_start = warm_start
@@ -194,8 +158,10 @@ class DenseNetClassifier(BaseKerasClassifier):
     def _input_shape(self, X):
         return (X.shape[1],)
 
-    def _architecture_params(self):
-        return {
+    def _network_builder(self):
+        from ._keras._layers import dense_net
+
+        return dense_net, {
             "hidden_layer_sizes": int_tuple(
                 self.hidden_layer_sizes, "hidden_layer_sizes"
             ),
@@ -205,10 +171,3 @@ class DenseNetClassifier(BaseKerasClassifier):
             "kernel_initializer": self.kernel_initializer,
             "l2": self.l2,
         }
-
-    @staticmethod
-    def _build_layers(inputs, n_classes, params):
-        x = inputs
-        for units in params["hidden_layer_sizes"]:
-            x = dense_block(x, units, params)
-        return softmax_head(x, n_classes, params)

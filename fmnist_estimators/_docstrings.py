@@ -21,13 +21,28 @@ TRAINING_PARAMETERS = """\
         ``history_`` then also records ``val_loss`` and ``val_accuracy``.
 
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping (not used
+        when ``fit`` is given ``X_val`` and ``y_val``).
 
     n_iter_no_change : int, default=5
-        Epochs without improvement of the validation loss before stopping.
+        Epochs without improvement of ``monitor`` before stopping.
+
+    monitor : {"val_loss", "val_accuracy"}, default="val_loss"
+        What early stopping watches: the validation loss or accuracy.
 
     restore_best_weights : bool, default=True
         After early stopping, keep the weights of the best validation epoch.
+
+    class_weight : dict, "balanced" or None, default=None
+        Weight of each class in the training loss: ``{label: weight}``
+        (classes not named weigh 1), or ``"balanced"`` for weights inversely
+        proportional to the class frequencies in ``y``
+        (``n_samples / (n_classes * count)``). Multiplies ``sample_weight``.
+
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks to run in every ``fit`` and ``partial_fit`` call
+        (a ``ModelCheckpoint``, a ``CSVLogger``, your own). Each call gets
+        fresh copies, so the estimator clones, pickles and searches as usual.
 
     pixel_scale : "auto" or float, default="auto"
         Factor applied to ``X`` before the network sees it. ``"auto"`` divides
@@ -55,7 +70,9 @@ TRAINING_PARAMETERS = """\
         architecture parameter raises ``ValueError``. See ``fit``.
 
     verbose : int, default=0
-        Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.
+        0: silent. 1 or more: one line per epoch on stdout, with the training
+        and validation figures and the epoch's seconds (which reads well in
+        a search's log, unlike Keras's per-step progress bar).
 """
 
 FITTED_ATTRIBUTES = """\

@@ -1,5 +1,7 @@
 """Image-array input shared by every estimator (no TensorFlow here)."""
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -23,3 +25,24 @@ def flatten_images(X):
         return X, None
     X = np.asarray(X)
     return X.reshape(X.shape[0], -1), X.shape[1:]
+
+
+def image_shape(n_features, shape=None):
+    """(height, width, channels) of a flattened image of ``n_features`` values.
+
+    ``shape`` is the image shape when known (from the input's dimensions or
+    a parameter); otherwise square images are assumed where they can be.
+    """
+    if shape is not None:
+        full = tuple(shape) + (1,) * (3 - len(shape))
+        if math.prod(full) != n_features:
+            raise ValueError(
+                f"Images of shape {tuple(shape)} have {math.prod(full)} "
+                f"values, but X has {n_features} features."
+            )
+        return full
+    side = math.isqrt(n_features)
+    if side * side == n_features:
+        return (side, side, 1)
+    # Not a square image: treat the features as one column of pixels.
+    return (n_features, 1, 1)

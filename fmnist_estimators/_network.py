@@ -1,10 +1,14 @@
-"""Training, data handling and the scikit-learn contract shared by the Keras nets.
+"""The estimator contract shared by every Keras network.
 
-Subclasses declare their architecture parameters in ``__init__`` and implement
-``_build_layers(inputs, meta)``; everything about fitting — pixel scaling, label
-encoding, early stopping, warm starts, ``history_`` — lives here once.
+Subclasses say which network to build (``_network_builder``) and in what
+input shape (``_input_shape``); everything about fitting — validation, pixel
+scaling, label encoding, sample and class weights, validation data, early
+stopping, warm starts, ``history_`` — lives here once. Keras itself is
+reached only through ``fmnist_estimators._keras``, imported on the first
+``fit``.
 """
 
+import copy
 import functools
 import warnings
 from numbers import Integral, Real
@@ -15,50 +19,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._images import flatten_images
+from ._keras._names import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 
-OPTIMIZERS = ("adam", "nadam", "adamw", "sgd", "rmsprop", "adadelta", "adagrad")
-
-ACTIVATIONS = (
-    "relu",
-    "tanh",
-    "sigmoid",
-    "hard_sigmoid",
-    "linear",
-    "elu",
-    "selu",
-    "leaky_relu",
-    "gelu",
-    "swish",
-)
-
-INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "xavier_uniform",
-    "xavier_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "random_normal",
-    "random_uniform",
-    "truncated_normal",
-    "zeros",
-    "ones",
-)
-
-# Batch-norm running statistics: Keras's default momentum of 0.99 needs
-# hundreds of steps to forget its initial values, which leaves a network
-# trained on a few thousand images predicting from wrong statistics.
-BN_MOMENTUM = 0.9
-
-# Keras runs this many training steps per call into the compiled graph: on a
-# small CPU the per-step Python overhead otherwise dominates a small network.
-STEPS_PER_EXECUTION = 256
+__all__ = ["ACTIVATIONS", "INITIALIZERS", "OPTIMIZERS", "BaseKerasClassifier"]
 
 
 def _training_constraints():
@@ -72,7 +40,10 @@ def _training_constraints():
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "monitor": [StrOptions({"val_loss", "val_accuracy"})],
         "restore_best_weights": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "callbacks": [list, tuple, None],
         "pixel_scale": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -81,6 +52,23 @@ def _training_constraints():
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
     }
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` as float64 of shape ``(n_samples,)``, or a clear error."""
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight has shape {weights.shape}; it needs one weight per "
+            f"image, shape ({n_samples},)."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if np.any(weights < 0):
+        raise ValueError("sample_weight contains negative values.")
+    if not np.any(weights > 0):
+        raise ValueError("sample_weight is zero for every image: nothing to train on.")
+    return weights
 
 
 # Floats a little outside 0-255 are still 8-bit pixels: min-max scaling rounds
@@ -121,35 +109,6 @@ def int_tuple(value, name, length=None):
     return values
 
 
-def _initializer(spec, seed=None):
-    """Keras initializer from a name, or a float read as a normal's std."""
-    import keras
-
-    if isinstance(spec, Real) and not isinstance(spec, bool):
-        return keras.initializers.RandomNormal(stddev=float(spec), seed=seed)
-    # Keras spells Glorot "xavier" nowhere; the studies our users copy do.
-    name = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
-    name = name.get(spec, spec)
-    if seed is None or name in ("zeros", "ones"):
-        return keras.initializers.get(name)
-    # From a config: an instance made without a seed would draw one from
-    # Python's global `random` (see seed_source).
-    return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
-
-
-def seed_source(seed):
-    """Function giving each random layer its own seed, derived from ``seed``.
-
-    Keras seeds a layer given no seed from Python's global ``random``, which
-    other threads of the process (a dask worker's event loop) also draw from;
-    explicit seeds keep a seeded network repeatable wherever it is trained.
-    """
-    if seed is None:
-        return lambda: None
-    rng = np.random.default_rng(seed)
-    return lambda: int(rng.integers(1, np.iinfo(np.int32).max))
-
-
 class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     """Shared machinery of the Keras classifiers; not for direct use."""
 
@@ -160,12 +119,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """Shape of one sample as the network sees it, from validated 2-D ``X``."""
         raise NotImplementedError
 
-    @staticmethod
-    def _build_layers(inputs, n_classes, params):
-        raise NotImplementedError
+    def _network_builder(self):
+        """``(model, params)``: what builds the network, and its arguments.
 
-    def _architecture_params(self):
-        """Constructor parameters the layers depend on."""
+        ``model`` is a function ``model(input_shape, n_classes, **params[,
+        seed])`` returning an uncompiled ``keras.Model``, or a ``keras.Model``
+        to copy; see :class:`~fmnist_estimators.KerasModelClassifier`.
+        """
         raise NotImplementedError
 
     # -- data -------------------------------------------------------------------
@@ -237,6 +197,64 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=4,
             )
 
+    def _validation_data(self, X_val, y_val):
+        """The user's validation set, validated and encoded, or ``None``."""
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+            raise ValueError(f"{given} was given without {missing}: pass both.")
+        X_val, _ = flatten_images(X_val)
+        n_features = np.shape(X_val)[1] if np.ndim(X_val) == 2 else None
+        if n_features != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {n_features} features per image, but X has "
+                f"{self.n_features_in_}."
+            )
+        X_val, _ = self._validate_X(X_val, reset=False)
+        y_val = np.asarray(y_val)
+        if y_val.shape != (X_val.shape[0],):
+            raise ValueError(
+                f"y_val has shape {y_val.shape}; it needs one label per image of "
+                f"X_val, shape ({X_val.shape[0]},)."
+            )
+        unseen = np.setdiff1d(np.unique(y_val), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y_val contains labels {unseen.tolist()} that are not in the "
+                f"training labels {self.classes_.tolist()}."
+            )
+        return self._prepare(X_val), np.searchsorted(self.classes_, y_val)
+
+    def _weights(self, y_encoded, sample_weight):
+        """Per-image training weights from ``sample_weight`` and ``class_weight``."""
+        n = y_encoded.shape[0]
+        weights = (
+            None if sample_weight is None else check_sample_weight(sample_weight, n)
+        )
+        if self.class_weight is None:
+            return weights
+        if isinstance(self.class_weight, str):  # "balanced"
+            present = np.unique(y_encoded)
+            per_class = np.ones(self.classes_.size)
+            per_class[present] = compute_class_weight(
+                "balanced", classes=present, y=y_encoded
+            )
+        else:
+            unknown = [c for c in self.class_weight if c not in set(self.classes_)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight names classes {unknown} that are not in the "
+                    f"training labels {self.classes_.tolist()}."
+                )
+            per_class = np.array(
+                [float(self.class_weight.get(c, 1.0)) for c in self.classes_]
+            )
+            if np.any(per_class < 0) or not np.all(np.isfinite(per_class)):
+                raise ValueError("class_weight values must be finite and >= 0.")
+        class_weights = per_class[y_encoded]
+        return class_weights if weights is None else weights * class_weights
+
     # -- fitting ------------------------------------------------------------------
     def _seed(self):
         return int(
@@ -253,38 +271,42 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _network_settings(self, X):
         """What the network is built from; a warm start cannot change it."""
+        model, params = self._network_builder()
         return {
-            **self._architecture_params(),
+            "model": model,
+            **params,
             "pixel_scale": self.pixel_scale,
             "input_shape": self._input_shape(X),
         }
 
     def _new_keras_classifier(self, X):
-        from ._scikeras import build_model, make_keras_classifier
+        from ._keras._engine import make_keras_classifier
 
-        params = self._architecture_params()
-        params.update(
-            input_shape=self._network_input_shape,
-            pixel_scale=self.pixel_scale_,
-            learning_rate=self.learning_rate,
-            decay_steps=self.epochs * self._steps_per_epoch(X.shape[0]),
-            seed=self._seed_,
-            **self._optimizer_settings(),
-        )
-        build_fn = functools.partial(build_model, params, type(self)._build_layers)
-        return make_keras_classifier(
-            build_fn,
-            batch_size=self.batch_size,
-            verbose=self.verbose,
-        )
+        model, params = self._network_builder()
+        settings = {
+            "model": model,
+            "params": params,
+            "input_shape": self._network_input_shape,
+            "pixel_scale": self.pixel_scale_,
+            "seed": self._seed_,
+            "compile": {
+                "learning_rate": self.learning_rate,
+                "decay_steps": self.epochs * self._steps_per_epoch(X.shape[0]),
+                **self._optimizer_settings(),
+            },
+        }
+        return make_keras_classifier(settings, batch_size=self.batch_size)
 
     def _check_warm_start(self, X):
         """Refuse a warm start after the network's parameters changed."""
         now = self._network_settings(X)
         changed = [
-            f"{name}: {before!r} -> {now[name]!r}"
+            f"{name}: {before!r} -> {now.get(name)!r}"
             for name, before in self._network_settings_.items()
-            if now[name] != before
+            if now.get(name) is not before and now.get(name) != before
+        ]
+        changed += [
+            f"{name}: added" for name in now if name not in self._network_settings_
         ]
         if changed:
             raise ValueError(
@@ -301,9 +323,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         call's ``learning_rate`` and, for ``fit``, a cosine cycle over this
         call's ``epochs`` (``partial_fit`` goes on along the current cycle).
         """
-        from ._scikeras import compile_model, set_learning_rate
+        from ._keras._optimizers import compile_model, set_learning_rate
 
-        engine.set_params(batch_size=self.batch_size, verbose=self.verbose)
+        engine.set_params(batch_size=self.batch_size)
         decay_steps = self.epochs * self._steps_per_epoch(n_rows)
         if self._optimizer_settings() != self._optimizer_settings_:
             compile_model(
@@ -326,35 +348,54 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             n_samples -= int(np.ceil(n_samples * self.validation_fraction))
         return max(1, int(np.ceil(n_samples / self.batch_size)))
 
-    def _fit_kwargs(self, X, y):
-        """Validation split and callbacks for one ``fit`` call."""
+    def _callbacks(self, epochs):
+        """This call's Keras callbacks: ours, then fresh copies of the user's."""
         import keras
 
+        from ._keras._engine import EpochLog
+
+        user = list(self.callbacks or ())
+        bad = [c for c in user if not isinstance(c, keras.callbacks.Callback)]
+        if bad:
+            raise TypeError(
+                f"callbacks must be keras.callbacks.Callback instances; got "
+                f"{type(bad[0]).__name__}."
+            )
         # A diverged fit stops at once instead of training on NaN weights.
         callbacks = [keras.callbacks.TerminateOnNaN()]
-        if not self.early_stopping:
-            return X, y, {"callbacks": callbacks}
+        if self.early_stopping:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=self.monitor,
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=self.restore_best_weights,
+                )
+            )
+        if self.verbose:
+            callbacks.append(EpochLog(len(self.history_.get("loss", [])), epochs))
+        # Copies: the parameter stays as the user gave it, so clone, pickling
+        # and searches see the same callbacks at every fit.
+        return callbacks + [copy.deepcopy(c) for c in user]
 
+    def _split(self, X, y, weights, validation):
+        """Training data and validation data of one ``fit`` call."""
+        if validation is not None or not self.early_stopping:
+            return X, y, weights, validation
+        arrays = (X, y) if weights is None else (X, y, weights)
         split = functools.partial(
             train_test_split,
-            X,
-            y,
+            *arrays,
             test_size=self.validation_fraction,
             random_state=self._seed_,
         )
         try:
-            X, X_val, y, y_val = split(stratify=y)
+            parts = split(stratify=y)
         except ValueError:
             # Too few samples of a class to stratify: a plain random split.
-            X, X_val, y, y_val = split()
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=self.n_iter_no_change,
-                restore_best_weights=self.restore_best_weights,
-            )
-        )
-        return X, y, {"validation_data": (X_val, y_val), "callbacks": callbacks}
+            parts = split()
+        X, X_val, y, y_val = parts[:4]
+        weights = parts[4] if weights is not None else None
+        return X, y, weights, (X_val, y_val)
 
     def _encode_labels(self, y, classes=None):
         check_classification_targets(y)
@@ -387,20 +428,36 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = {}
 
     def _train(
-        self, X, y, *, epochs, classes=None, continue_training=False, partial=False
+        self,
+        X,
+        y,
+        *,
+        epochs,
+        classes=None,
+        sample_weight=None,
+        X_val=None,
+        y_val=None,
+        continue_training=False,
+        partial=False,
     ):
         """Fit for ``epochs`` epochs, from scratch or from the current weights."""
-        from ._scikeras import fit_keras_classifier, recompute_batch_norm, seeded
+        from ._keras._engine import fit_keras_classifier, recompute_batch_norm
+        from ._keras._runtime import seeded
 
         X, y = self._validate_X(X, reset=not continue_training, y=y)
         y = self._encode_labels(y, self.classes_ if continue_training else classes)
+        weights = self._weights(y, sample_weight)
+        validation = self._validation_data(X_val, y_val)
         if continue_training:
             self._check_warm_start(X)
             self._check_pixel_scale(X)
         else:
             self._start_network(X)
         engine = self.keras_classifier_
-        X, y, fit_kwargs = self._fit_kwargs(self._prepare(X), y)
+        X, y, weights, validation = self._split(
+            self._prepare(X), y, weights, validation
+        )
+        callbacks = self._callbacks(epochs)
         # A warm start continues the seed sequence instead of replaying it.
         n_done = len(self.history_.get("loss", []))
         with seeded(None if self._seed_ is None else self._seed_ + n_done):
@@ -421,7 +478,15 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             # scikeras encodes X with a FunctionTransformer, which would follow
             # a global transform_output="pandas" and warn at every fit.
             with config_context(transform_output="default"):
-                fit_keras_classifier(engine, X, y, epochs=epochs, **fit_kwargs)
+                fit_keras_classifier(
+                    engine,
+                    X,
+                    y,
+                    epochs=epochs,
+                    sample_weight=weights,
+                    validation_data=validation,
+                    callbacks=callbacks,
+                )
         self.model_ = engine.model_
         # Batch norm's moving statistics lag the weights (and after a few
         # hundred steps still hold their initial values): set them from the
@@ -459,17 +524,18 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the network on images ``X`` and labels ``y``.
 
         With ``warm_start=True`` and a fitted model, training continues from the
         current weights for ``epochs`` more epochs, with this call's training
         parameters: ``epochs``, ``batch_size``, ``learning_rate`` (a cosine
         schedule restarts from it and decays to zero over this call's epochs),
-        early stopping and ``verbose``. Changing ``optimizer``, ``momentum`` or
-        ``lr_schedule`` starts a new optimizer (its moment estimates reset) on
-        the current weights. Changing a parameter that builds the network (its
-        layers, ``pixel_scale``, the input shape) raises ``ValueError``.
+        early stopping, ``class_weight``, ``callbacks`` and ``verbose``.
+        Changing ``optimizer``, ``momentum`` or ``lr_schedule`` starts a new
+        optimizer (its moment estimates reset) on the current weights.
+        Changing a parameter that builds the network (its layers,
+        ``pixel_scale``, the input shape) raises ``ValueError``.
         ``random_state`` is read only when a new network is built.
 
         Parameters
@@ -479,6 +545,16 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             ``pixel_scale``).
         y : array-like of shape (n_samples,)
             Class labels, integers or strings.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each image in the training loss (multiplied by
+            ``class_weight``). Not applied to the validation loss.
+        X_val : array-like of shape (n_val, n_features) or (n_val, 28, 28), \
+default=None
+            Validation images of your own, scored after every epoch
+            (``val_loss``, ``val_accuracy`` in ``history_``) and used by early
+            stopping instead of a ``validation_fraction`` split of ``X``.
+        y_val : array-like of shape (n_val,), default=None
+            Labels of ``X_val``.
 
         Returns
         -------
@@ -486,10 +562,18 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         warm = self.warm_start and hasattr(self, "keras_classifier_")
-        return self._train(X, y, epochs=self.epochs, continue_training=warm)
+        return self._train(
+            X,
+            y,
+            epochs=self.epochs,
+            sample_weight=sample_weight,
+            X_val=X_val,
+            y_val=y_val,
+            continue_training=warm,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch, starting from the current weights if fitted.
 
         Parameters
@@ -501,6 +585,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             Every class label. Needed on the first call when ``y`` does not
             contain them all; ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each image in the training loss.
 
         Returns
         -------
@@ -509,7 +595,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         fitted = hasattr(self, "keras_classifier_")
         return self._train(
-            X, y, epochs=1, classes=classes, continue_training=fitted, partial=True
+            X,
+            y,
+            epochs=1,
+            classes=classes,
+            sample_weight=sample_weight,
+            continue_training=fitted,
+            partial=True,
         )
 
     # -- prediction ---------------------------------------------------------------
@@ -528,7 +620,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        from ._scikeras import predict_rows
+        from ._keras._engine import predict_rows
 
         proba = predict_rows(self.model_, self._prepare(X)).astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
@@ -556,7 +648,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         reduced = super().__reduce_ex__(protocol)
         if not hasattr(self, "keras_classifier_"):
             return reduced
-        from ._scikeras import new_estimator
+        from ._keras._engine import new_estimator
 
         return (new_estimator, (type(self),), *reduced[2:])
 

@@ -90,14 +90,10 @@ def test_every_preset_builds_and_trains(name, tiny_images):
 
 
 def test_grouped_preset_architecture():
-    import keras
-
     estimator = ConvNetClassifier.from_preset("grouped")
     # Built, not trained: the full-width network trains for minutes.
-    inputs = keras.Input((28, 28, 1))
-    params = dict(estimator._architecture_params(), next_seed=lambda: None)
-    outputs = estimator._build_layers(inputs, 10, params)
-    model = keras.Model(inputs, outputs)
+    build, params = estimator._network_builder()
+    model = build((28, 28, 1), 10, **params)
     types = [type(layer).__name__ for layer in model.layers]
     assert types.count("Conv2D") == 9
     assert types.count("BatchNormalization") == 10  # every conv and the dense layer

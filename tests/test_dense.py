@@ -16,7 +16,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
-from fmnist_estimators._keras_base import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from fmnist_estimators._keras._names import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 
 # Softmax outputs computed in float32 with other batch sizes, kernels or CPUs:
 # a logit is a sum of hundreds of products, so its rounding error is a few
@@ -45,7 +45,10 @@ HYPERPARAMETERS = {
     "early_stopping",
     "validation_fraction",
     "n_iter_no_change",
+    "monitor",
     "restore_best_weights",
+    "class_weight",
+    "callbacks",
     "pixel_scale",
     "random_state",
     "warm_start",
@@ -69,7 +72,10 @@ NON_DEFAULTS = dict(
     early_stopping=True,
     validation_fraction=0.2,
     n_iter_no_change=2,
+    monitor="val_accuracy",
     restore_best_weights=False,
+    class_weight="balanced",
+    callbacks=[],
     pixel_scale=0.5,
     random_state=7,
     warm_start=True,
@@ -178,11 +184,11 @@ def test_the_model_scales_pixels_itself(images, fitted):
 
 
 def test_predictions_do_not_depend_on_chunking(images, fitted, monkeypatch):
-    from fmnist_estimators import _scikeras
+    from fmnist_estimators._keras import _engine
 
     X = images[0]
     whole = fitted.predict_proba(X)
-    monkeypatch.setattr(_scikeras, "PREDICT_ROWS", 7)
+    monkeypatch.setattr(_engine, "PREDICT_ROWS", 7)
     # Not bit for bit: math libraries pick kernels by batch size and CPU.
     assert_allclose(fitted.predict_proba(X), whole, **FLOAT32_PROBA)
     keras_predict = fitted.model_.predict(X, batch_size=7, verbose=0)
@@ -233,7 +239,7 @@ def test_fused_adam_matches_keras_adam():
     import keras
     import tensorflow as tf
 
-    from fmnist_estimators._scikeras import FusedAdam
+    from fmnist_estimators._keras._optimizers import FusedAdam
 
     rng = np.random.default_rng(0)
     start = rng.normal(size=(5, 3)).astype(np.float32)
@@ -251,7 +257,7 @@ def test_fused_adam_matches_keras_adam():
 def test_cosine_cycles_match_keras_cosine_decay_restarts():
     import keras
 
-    from fmnist_estimators._scikeras import CosineCycles
+    from fmnist_estimators._keras._optimizers import CosineCycles
 
     ours = CosineCycles(0.002, 100)
     reference = keras.optimizers.schedules.CosineDecayRestarts(

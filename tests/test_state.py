@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
-from fmnist_estimators._keras_base import auto_pixel_scale
+from fmnist_estimators._network import auto_pixel_scale
 
 
 @pytest.fixture(scope="module")

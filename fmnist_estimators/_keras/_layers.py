@@ -1,0 +1,164 @@
+"""Layer builders: the networks of DenseNetClassifier and ConvNetClassifier.
+
+Each network is a function ``(input_shape, n_classes, **architecture, seed)
+-> keras.Model``, the same contract as a user's own network under
+:class:`~fmnist_estimators.KerasModelClassifier`. The engine puts pixel
+scaling in front and compiles; these functions only stack layers.
+"""
+
+from numbers import Real
+
+from ._runtime import keras, seed_source
+
+# Batch-norm running statistics: Keras's default momentum of 0.99 needs
+# hundreds of steps to forget its initial values. The engine recomputes the
+# statistics after each fit anyway (recompute_batch_norm); 0.9 keeps the ones
+# seen during training (validation scores) close to them.
+BN_MOMENTUM = 0.9
+
+
+def initializer(spec, seed=None):
+    """Keras initializer from a name, or a float read as a normal's std."""
+    if isinstance(spec, Real) and not isinstance(spec, bool):
+        return keras.initializers.RandomNormal(stddev=float(spec), seed=seed)
+    # Keras spells Glorot "xavier" nowhere; the studies our users copy do.
+    name = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal"}
+    name = name.get(spec, spec)
+    if seed is None or name in ("zeros", "ones"):
+        return keras.initializers.get(name)
+    # From a config: an instance made without a seed would draw one from
+    # Python's global `random` (see seed_source).
+    return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+
+
+def dense_block(
+    x, units, *, activation, dropout, batch_norm, kernel_initializer, l2, next_seed
+):
+    """Dense -> [batch norm] -> activation -> [dropout], as the studies stack them."""
+    x = keras.layers.Dense(
+        units,
+        kernel_initializer=initializer(kernel_initializer, next_seed()),
+        kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+        use_bias=not batch_norm,
+    )(x)
+    if batch_norm:
+        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    x = keras.layers.Activation(activation)(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=next_seed())(x)
+    return x
+
+
+def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
+    """The output layer: ``n_classes`` softmax units."""
+    return keras.layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=initializer(kernel_initializer, next_seed()),
+    )(x)
+
+
+def dense_net(
+    input_shape,
+    n_classes,
+    *,
+    hidden_layer_sizes,
+    activation,
+    dropout,
+    batch_norm,
+    kernel_initializer,
+    l2,
+    seed=None,
+):
+    """Fully connected network: one ``dense_block`` per hidden layer, softmax."""
+    next_seed = seed_source(seed)
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for units in hidden_layer_sizes:
+        x = dense_block(
+            x,
+            units,
+            activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            kernel_initializer=kernel_initializer,
+            l2=l2,
+            next_seed=next_seed,
+        )
+    outputs = softmax_head(
+        x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
+    )
+    return keras.Model(inputs, outputs)
+
+
+def _augment(x, augmentation, next_seed):
+    height, width = x.shape[1:3]
+    x = keras.layers.RandomTranslation(2 / height, 2 / width, seed=next_seed())(x)
+    if augmentation == "shift_flip":
+        x = keras.layers.RandomFlip("horizontal", seed=next_seed())(x)
+    return x
+
+
+def conv_net(
+    input_shape,
+    n_classes,
+    *,
+    filters,
+    convs_per_block,
+    kernel_size,
+    padding,
+    pooling,
+    pool_size,
+    pool_strides,
+    global_pooling,
+    conv_activation,
+    batch_norm,
+    conv_dropout,
+    dense_units,
+    activation,
+    dropout,
+    l2,
+    kernel_initializer,
+    augmentation,
+    seed=None,
+):
+    """Convolutional blocks (convs, pooling, dropout), then a dense head."""
+    next_seed = seed_source(seed)
+    inputs = keras.Input(shape=input_shape)
+    x = _augment(inputs, augmentation, next_seed) if augmentation else inputs
+    pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
+    for n_filters, n_convs in zip(filters, convs_per_block):
+        for _ in range(n_convs):
+            x = keras.layers.Conv2D(
+                n_filters,
+                kernel_size,
+                padding=padding,
+                kernel_initializer=initializer(kernel_initializer, next_seed()),
+                use_bias=not batch_norm,
+            )(x)
+            if batch_norm:
+                x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+            x = keras.layers.Activation(conv_activation)(x)
+        if pooling:
+            x = pool[pooling](pool_size, pool_strides, padding="same")(x)
+        if conv_dropout:
+            x = keras.layers.Dropout(conv_dropout, seed=next_seed())(x)
+    if global_pooling:
+        x = keras.layers.GlobalAveragePooling2D()(x)
+    else:
+        x = keras.layers.Flatten()(x)
+    for units in dense_units:
+        x = dense_block(
+            x,
+            units,
+            activation=activation,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            kernel_initializer=kernel_initializer,
+            l2=l2,
+            next_seed=next_seed,
+        )
+    outputs = softmax_head(
+        x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
+    )
+    return keras.Model(inputs, outputs)

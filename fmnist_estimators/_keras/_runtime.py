@@ -1,0 +1,136 @@
+"""TensorFlow's process set-up: a quiet import, thread pools, seeding.
+
+The first module of the wing to import TensorFlow; every other one imports
+it from here (``from ._runtime import tf``), so that the import is quiet
+whichever module comes first, unpickling included.
+"""
+
+import os
+import random
+import sys
+from contextlib import contextmanager
+
+
+@contextmanager
+def _stderr_to_devnull():
+    """Send the process's file descriptor 2 to /dev/null for the block.
+
+    TensorFlow's C++ runtime logs through absl before ``absl::InitializeLog``
+    runs, which ignores ``TF_CPP_MIN_LOG_LEVEL``: a CPU-only machine gets a
+    banner of oneDNN, CUDA-stub and ``cuInit`` lines on import and at device
+    discovery. Only a descriptor-level redirect hides them.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no descriptor 2 (some embedded hosts): nothing to hide
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and discover its devices without console output.
+
+    A user who sets ``TF_CPP_MIN_LOG_LEVEL`` themselves, or who imported
+    TensorFlow first, gets TensorFlow's own logging. Device discovery (where
+    ``cuInit`` fails on a machine without a GPU) does not start the runtime,
+    so thread pools can still be sized afterwards.
+    """
+    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        import tensorflow
+
+        return tensorflow
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # the C++ logs after start-up
+    with _stderr_to_devnull():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
+    return tensorflow
+
+
+tf = _import_tensorflow_quietly()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+_CONFIGURED = False
+
+
+def configure_tensorflow():
+    """Cap TensorFlow's thread pools to the share of cores this process owns.
+
+    joblib's loky workers export ``OMP_NUM_THREADS = cores // n_jobs`` but
+    TensorFlow ignores it (and threadpoolctl), so two workers on two cores would
+    each start two compute threads and fight. The pools can only be sized before
+    TensorFlow's runtime starts, which is why this runs before the first model.
+    ``FMNIST_ESTIMATORS_TF_THREADS`` overrides the count.
+    """
+    global _CONFIGURED
+    if _CONFIGURED:
+        return
+    _CONFIGURED = True
+    # Each fit builds a new model, so TensorFlow's "retracing" warning fires in
+    # every search; it is about the user's own tf.functions, not ours.
+    tf.get_logger().setLevel("ERROR")
+    n_threads = os.environ.get("FMNIST_ESTIMATORS_TF_THREADS") or os.environ.get(
+        "OMP_NUM_THREADS"
+    )
+    if not n_threads or not n_threads.isdigit() or int(n_threads) < 1:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(n_threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(n_threads))
+    except RuntimeError:
+        # The runtime already started (the user ran TensorFlow first): keep
+        # whatever it chose rather than fail the fit.
+        pass
+
+
+@contextmanager
+def seeded(seed):
+    """Seed Python, NumPy, TensorFlow and Keras for the block, then restore.
+
+    scikeras's own ``random_state`` handling turns on TensorFlow's global op
+    determinism, which disables XLA and, after a model with random
+    augmentation layers, stays on and breaks later unseeded fits. Seeding the
+    generators is enough for repeatable CPU training.
+    """
+    if seed is None:
+        yield
+        return
+    # keras.utils.set_random_seed seeds the legacy global NumPy state: restore it.
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        tf.random.set_seed(None)
+
+
+def seed_source(seed):
+    """Function giving each random layer its own seed, derived from ``seed``.
+
+    Keras seeds a layer given no seed from Python's global ``random``, which
+    other threads of the process (a dask worker's event loop) also draw from;
+    explicit seeds keep a seeded network repeatable wherever it is trained.
+    """
+    if seed is None:
+        return lambda: None
+    rng = np.random.default_rng(seed)
+    return lambda: int(rng.integers(1, np.iinfo(np.int32).max))
+
+
+# Optimizers, schedules and layers are registered so that a pickled model's
+# config finds their classes again.
+register = keras.saving.register_keras_serializable(package="fmnist_estimators")
