@@ -447,12 +447,12 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         X, y = self._validate_X(X, reset=not continue_training, y=y)
         y = self._encode_labels(y, self.classes_ if continue_training else classes)
         weights = self._weights(y, sample_weight)
-        validation = self._validation_data(X_val, y_val)
         if continue_training:
             self._check_warm_start(X)
             self._check_pixel_scale(X)
         else:
             self._start_network(X)
+        validation = self._validation_data(X_val, y_val)
         engine = self.keras_classifier_
         X, y, weights, validation = self._split(
             self._prepare(X), y, weights, validation

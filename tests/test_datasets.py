@@ -174,9 +174,9 @@ def test_real_all_and_return_X_y(fmnist_train, fmnist_test):
 
 
 def _real_file(filename):
-    from fmnist_estimators.datasets._base import _resolve_data_home
+    from fmnist_estimators.datasets._base import resolve_data_home
 
-    folders = [os.path.join(_resolve_data_home(), "fashion-mnist")]
+    folders = [os.path.join(resolve_data_home(), "fashion-mnist")]
     folders += list(_fetchers.FASHION_MNIST_SYSTEM_DIRS)
     for folder in folders:
         path = os.path.join(folder, filename)

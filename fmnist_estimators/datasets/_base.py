@@ -10,7 +10,7 @@ DATA_HOME_ENV = "FMNIST_ESTIMATORS_DATA"
 _DEFAULT_DATA_HOME = os.path.join("~", "fmnist_estimators_data")
 
 
-def _resolve_data_home(data_home=None):
+def resolve_data_home(data_home=None):
     """Return the data folder path, expanded but not created."""
     if data_home is None:
         data_home = os.environ.get(DATA_HOME_ENV) or _DEFAULT_DATA_HOME
@@ -53,7 +53,7 @@ def get_data_home(data_home=None):
     ...     print(get_data_home(folder) == folder, os.path.isdir(folder))
     True True
     """
-    data_home = _resolve_data_home(data_home)
+    data_home = resolve_data_home(data_home)
     os.makedirs(data_home, exist_ok=True)
     return data_home
 

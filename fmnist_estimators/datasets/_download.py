@@ -190,7 +190,7 @@ def _download(remote, path, *, n_retries, delay, dataset, hint):
     )
 
 
-def _fetch_file(
+def fetch_file(
     remote,
     *,
     folder,

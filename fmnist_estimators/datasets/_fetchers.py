@@ -15,8 +15,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._base import _resolve_data_home, load_descr
-from ._download import RemoteFileMetadata, _fetch_file
+from ._base import load_descr, resolve_data_home
+from ._download import RemoteFileMetadata, fetch_file
 from ._idx import read_idx
 
 FASHION_MNIST_TARGET_NAMES = (
@@ -158,7 +158,7 @@ def _fetch_idx_dataset(
     n_retries,
     delay,
 ):
-    folder = os.path.join(_resolve_data_home(data_home), folder)
+    folder = os.path.join(resolve_data_home(data_home), folder)
     options = dict(
         folder=folder,
         system_dirs=system_dirs,
@@ -170,8 +170,8 @@ def _fetch_idx_dataset(
     )
     all_images, all_labels = [], []
     for part in _SUBSETS[subset]:
-        images_path, raw_images = _fetch_file(files[f"{part}_images"], **options)
-        labels_path, raw_labels = _fetch_file(files[f"{part}_labels"], **options)
+        images_path, raw_images = fetch_file(files[f"{part}_images"], **options)
+        labels_path, raw_labels = fetch_file(files[f"{part}_labels"], **options)
         images = read_idx(raw_images, name=images_path)
         labels = read_idx(raw_labels, name=labels_path)
         _check_images_and_labels(
@@ -468,7 +468,7 @@ def fashion_mnist_available(data_home=None):
     >>> fmnist.images.shape[1:]
     (28, 28)
     """
-    folder = os.path.join(_resolve_data_home(data_home), FASHION_MNIST_FOLDER)
+    folder = os.path.join(resolve_data_home(data_home), FASHION_MNIST_FOLDER)
     dirs = (folder, *FASHION_MNIST_SYSTEM_DIRS)
     return all(
         any(os.path.isfile(os.path.join(d, remote.filename)) for d in dirs)

@@ -1,0 +1,445 @@
+"""The Keras engine: a user's own network, weights, validation data, callbacks,
+the guarded private names, and the layout of the Keras wing."""
+
+import ast
+import pickle
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+
+from fmnist_estimators import (
+    ConvNetClassifier,
+    DenseNetClassifier,
+    KerasModelClassifier,
+)
+
+PACKAGE = Path(__file__).resolve().parents[1] / "fmnist_estimators"
+
+
+@pytest.fixture(scope="module")
+def split(images):
+    X, y = images
+    return train_test_split(X, y, test_size=200, stratify=y, random_state=0)
+
+
+def flat_net(input_shape, n_classes, units=16, seed=None):
+    """A user's network on flat pixels, ending in logits (no softmax)."""
+    import keras
+
+    inputs = keras.Input((784,))
+    init = keras.initializers.GlorotUniform(seed)
+    x = keras.layers.Dense(units, activation="relu", kernel_initializer=init)(inputs)
+    return keras.Model(inputs, keras.layers.Dense(n_classes)(x))
+
+
+def tiny_cnn(input_shape, n_classes, filters=4):
+    """A user's residual network on (28, 28) images: not a chain of layers."""
+    import keras
+
+    inputs = keras.Input((28, 28))
+    x = keras.layers.Reshape((28, 28, 1))(inputs)
+    x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+    y = keras.layers.Conv2D(filters, 3, padding="same")(x)
+    x = keras.layers.Activation("relu")(keras.layers.Add()([x, y]))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
+
+
+def wrong_units(input_shape, n_classes):
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(inputs)
+    return keras.Model(inputs, keras.layers.Dense(n_classes + 2)(x))
+
+
+def not_a_model(input_shape, n_classes):
+    return "a string"
+
+
+def _own(model=flat_net, **params):
+    return KerasModelClassifier(model, **{"epochs": 2, "random_state": 0, **params})
+
+
+# -- a user's own network ------------------------------------------------------------
+
+
+def test_own_network_trains_and_predicts(split):
+    X, X_test, y, y_test = split
+    clf = _own(model__units=32, learning_rate=0.01).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.5
+    proba = clf.predict_proba(X_test)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    # Logits got a softmax; the pixels a scaling layer in front.
+    assert type(clf.model_.layers[-1]).__name__ == "Softmax"
+    assert clf.model_.get_layer("pixel_scale").scale == pytest.approx(1 / 255)
+
+
+@pytest.mark.parametrize("shape", [(784,), (28, 28), (28, 28, 1)])
+def test_images_reach_the_network_in_its_declared_shape(shape, split):
+    X, _, y, _ = split
+    X_shaped = X.reshape(-1, *shape)
+    flat = _own(flat_net, epochs=1).fit(X_shaped, y)
+    cnn = _own(tiny_cnn, epochs=1).fit(X_shaped, y)
+    assert flat.predict(X_shaped).shape == cnn.predict(X).shape == (len(y),)
+
+
+def test_model_params_are_searchable_and_survive_clone(split):
+    X, _, y, _ = split
+    clf = _own(model__units=8, epochs=1)
+    assert clf.get_params()["model__units"] == 8
+    copy = clone(clf.set_params(model__units=12))
+    assert copy.get_params()["model__units"] == 12
+    search = GridSearchCV(copy, {"model__units": [4, 12]}, cv=2).fit(X, y)
+    assert search.best_params_["model__units"] in (4, 12)
+    layers = search.best_estimator_.model_.layers
+    hidden = next(layer for layer in layers if type(layer).__name__ == "Dense")
+    assert hidden.units == search.best_params_["model__units"]
+
+
+def test_a_keras_model_instance_is_copied_with_fresh_weights(split):
+    X, _, y, _ = split
+    template = flat_net(None, 10, units=8, seed=1)
+    before = [w.copy() for w in template.get_weights()]
+    first = _own(template, epochs=1).fit(X, y)
+    second = _own(template, epochs=1).fit(X, y)
+    # The template is never trained, and no fit starts from another's weights.
+    for old, new in zip(before, template.get_weights()):
+        assert_array_equal(old, new)
+    assert first.model_ is not second.model_
+    assert not np.shares_memory(
+        first.model_.get_weights()[0], second.model_.get_weights()[0]
+    )
+
+
+def test_fitted_own_network_pickles(split):
+    X, X_test, y, _ = split
+    clf = _own(tiny_cnn, epochs=1, model__filters=2).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+    assert restored.set_params(warm_start=True).fit(X, y).n_iter_ == 2
+
+
+@pytest.mark.parametrize(
+    "model, error, match",
+    [
+        (None, TypeError, "model must be a function"),
+        (3, TypeError, "model must be a function"),
+        (not_a_model, TypeError, "must return a keras.Model.*returned str"),
+        (wrong_units, ValueError, "output has 12 units, but y has 10 classes"),
+    ],
+)
+def test_bad_models(model, error, match, split):
+    X, _, y, _ = split
+    with pytest.raises(error, match=match):
+        KerasModelClassifier(model, epochs=1).fit(X, y)
+
+
+def test_unprefixed_network_argument_is_refused_at_fit(split):
+    X, _, y, _ = split
+    clf = KerasModelClassifier(flat_net, units=8)  # stored, like any parameter
+    with pytest.raises(TypeError, match="model__units"):
+        clf.fit(X, y)
+
+
+def test_our_networks_are_model_functions_too():
+    for clf, shape in [
+        (DenseNetClassifier(), (784,)),
+        (ConvNetClassifier(), (28, 28, 1)),
+    ]:
+        build, params = clf._network_builder()
+        model = build(shape, 10, **params)
+        assert model.output_shape == (None, 10)
+
+
+# -- weights ---------------------------------------------------------------------------
+
+
+def test_zero_weight_on_a_class_makes_it_almost_never_predicted(split):
+    X, X_test, y, y_test = split
+    weights = np.where(y == 3, 0.0, 1.0)
+    clf = DenseNetClassifier((32,), epochs=3, random_state=0, learning_rate=0.01)
+    predicted = clf.fit(X, y, sample_weight=weights).predict(X_test)
+    unweighted = clone(clf).fit(X, y).predict(X_test)
+    assert np.mean(predicted == 3) < 0.02
+    assert np.mean(unweighted == 3) > 0.05  # the class is learnable otherwise
+
+
+def test_class_weight_dict_and_balanced(split):
+    X, X_test, y, _ = split
+    # Class 4 kept rare: 4 training images of it instead of 40.
+    keep = (y != 4) | (np.cumsum(y == 4) <= 4)
+    X, y = X[keep], y[keep]
+    plain = DenseNetClassifier((16,), epochs=3, random_state=0, learning_rate=0.01)
+    rate = np.mean(plain.fit(X, y).predict(X_test) == 4)
+    for class_weight in ({4: 10.0}, "balanced"):
+        weighted = clone(plain).set_params(class_weight=class_weight).fit(X, y)
+        assert np.mean(weighted.predict(X_test) == 4) > rate
+
+
+def test_sample_weight_is_routed_through_pipeline_and_search(split):
+    X, _, y, _ = split
+    weights = np.where(y == 3, 0.0, 1.0)
+    with config_context(enable_metadata_routing=True):
+        net = DenseNetClassifier((16,), epochs=2, random_state=0, learning_rate=0.01)
+        net.set_fit_request(sample_weight=True)
+        search = GridSearchCV(
+            make_pipeline(net),
+            {"densenetclassifier__l2": [0.0]},
+            cv=2,
+            scoring="accuracy",  # unweighted scores
+            error_score="raise",
+        )
+        search.fit(X, y, sample_weight=weights)
+    assert np.mean(search.predict(X) == 3) < 0.02
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        (lambda n: -np.ones(n), "negative"),
+        (lambda n: np.full(n, np.nan), "NaN"),
+        (lambda n: np.ones(n + 1), r"shape \(\d+,\).*one weight per image"),
+        (lambda n: np.zeros(n), "zero for every image"),
+    ],
+)
+def test_bad_sample_weight(weights, match, split):
+    X, _, y, _ = split
+    with pytest.raises(ValueError, match=match):
+        DenseNetClassifier((8,), epochs=1).fit(X, y, sample_weight=weights(len(y)))
+
+
+def test_class_weight_naming_an_unknown_class(split):
+    X, _, y, _ = split
+    with pytest.raises(ValueError, match=r"class_weight names classes \[42\]"):
+        DenseNetClassifier((8,), epochs=1, class_weight={42: 2.0}).fit(X, y)
+
+
+# -- validation data ------------------------------------------------------------------
+
+
+def test_own_validation_data_is_scored_every_epoch(split):
+    X, X_test, y, y_test = split
+    clf = DenseNetClassifier((16,), epochs=3, random_state=0)
+    clf.fit(X, y, X_val=X_test, y_val=y_test)
+    assert len(clf.history_["val_accuracy"]) == 3
+    # The last epoch's validation accuracy is the score on X_test.
+    assert clf.history_["val_accuracy"][-1] == pytest.approx(
+        clf.score(X_test, y_test), abs=1 / len(y_test)
+    )
+    # All of X trains: no validation_fraction split.
+    iterations = int(clf.model_.optimizer.iterations.numpy())
+    assert iterations == 3 * int(np.ceil(len(y) / 32))
+
+
+def test_early_stopping_on_validation_accuracy(split):
+    X, X_test, y, y_test = split
+    clf = DenseNetClassifier(
+        (16,),
+        epochs=30,
+        early_stopping=True,
+        monitor="val_accuracy",
+        n_iter_no_change=1,
+        random_state=0,
+    )
+    clf.fit(X, y, X_val=X_test, y_val=y_test)
+    assert clf.n_iter_ < 30
+
+
+@pytest.mark.parametrize(
+    "X_val, y_val, match",
+    [
+        (lambda X: X[:10, :700], lambda y: y[:10], "X_val has 700 features.*784"),
+        (lambda X: X[:10], lambda y: None, "X_val was given without y_val"),
+        (lambda X: None, lambda y: y[:10], "y_val was given without X_val"),
+        (lambda X: X[:10], lambda y: y[:9], "y_val has shape"),
+        (lambda X: X[:10], lambda y: np.full(10, 42), r"labels \[42\]"),
+    ],
+)
+def test_bad_validation_data(X_val, y_val, match, split):
+    X, _, y, _ = split
+    with pytest.raises(ValueError, match=match):
+        DenseNetClassifier((8,), epochs=1).fit(X, y, X_val=X_val(X), y_val=y_val(y))
+
+
+# -- callbacks and progress ----------------------------------------------------------
+
+
+SEEN = []
+
+
+def _count_epochs_callback():
+    import keras
+
+    class CountEpochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epochs = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs += 1
+            SEEN.append(self)
+
+    return CountEpochs
+
+
+def test_user_callbacks_run_on_fresh_copies(split):
+    SEEN.clear()
+    callback = _count_epochs_callback()()
+    clf = DenseNetClassifier((8,), epochs=2, callbacks=[callback], random_state=0)
+    X, _, y, _ = split
+    clf.fit(X, y).partial_fit(X, y)
+    assert len(SEEN) == 3
+    assert callback.epochs == 0 and callback not in SEEN  # the parameter is intact
+    assert SEEN[0] is not SEEN[-1]  # one copy per call
+    assert clone(clf).get_params()["callbacks"][0].epochs == 0
+
+
+def test_a_callback_can_stop_training(split):
+    import keras
+
+    class StopAfterOne(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    X, _, y, _ = split
+    clf = DenseNetClassifier((8,), epochs=5, callbacks=[StopAfterOne()]).fit(X, y)
+    assert clf.n_iter_ == 1
+
+
+def test_callbacks_must_be_keras_callbacks(split):
+    X, _, y, _ = split
+    with pytest.raises(TypeError, match="keras.callbacks.Callback"):
+        DenseNetClassifier((8,), epochs=1, callbacks=[print]).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_epoch(split, capsys):
+    X, X_test, y, y_test = split
+    DenseNetClassifier((8,), epochs=2, verbose=1).fit(X, y, X_val=X_test, y_val=y_test)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("epoch 2/2: ")
+    assert "val_accuracy" in lines[1] and lines[1].endswith(" s)")
+
+
+# -- private Keras names and their fallbacks ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Optimizer._all_reduce_sum_gradients",
+        "Adam._get_variable_index",
+        "Adam._momentums",
+        "Adam._velocities",
+    ],
+)
+def test_each_private_name_falls_back_with_one_warning(name, split, monkeypatch):
+    from fmnist_estimators._keras import _private
+
+    monkeypatch.setattr(_private, "HIDDEN", {name})
+    monkeypatch.setattr(_private, "_warned", set())
+    X, X_test, y, _ = split
+    params = dict(hidden_layer_sizes=(8,), epochs=1, random_state=0)
+    with pytest.warns(RuntimeWarning, match=name.replace(".", r"\.")) as record:
+        hidden = DenseNetClassifier(**params).fit(X, y)
+        DenseNetClassifier(**params).fit(X, y)
+    assert sum(name in str(w.message) for w in record) == 1
+    monkeypatch.setattr(_private, "HIDDEN", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        kept = DenseNetClassifier(**params).fit(X, y)
+    # Keras's public path trains the same network: Adam's update in another
+    # order of float32 operations, the all-reduce an identity with one replica.
+    assert_allclose(hidden.predict_proba(X_test), kept.predict_proba(X_test), atol=1e-4)
+
+
+def test_every_private_name_is_listed_and_present():
+    from fmnist_estimators._keras import _private
+
+    assert all(_private._has(name) for name in _private.PRIVATE_NAMES)
+
+
+# -- layout of the Keras wing --------------------------------------------------------
+
+
+def _imports(path):
+    """(module, names) of every import in ``path``, relative ones resolved."""
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + (node.module.split(".") if node.module else []))
+            yield module, [alias.name for alias in node.names], node
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, [], node
+
+
+def _module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_two_modules_import_each_other():
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = _module_name(path)
+        graph[name] = set()
+        for module, names, _ in _imports(path):
+            if module.startswith("fmnist_estimators"):
+                graph[name].add(module)
+                graph[name].update(f"{module}.{n}" for n in names)
+    cycles = sorted(
+        (a, b) for a in graph for b in graph[a] if a < b and a in graph.get(b, ())
+    )
+    assert cycles == []
+
+
+def test_no_module_imports_a_private_helper_of_another():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for module, names, _ in _imports(path):
+            if not module.startswith("fmnist_estimators"):
+                continue
+            folder = PACKAGE.parent.joinpath(*module.split("."))
+            for name in names:
+                is_module = (folder / f"{name}.py").exists() or (folder / name).is_dir()
+                if name.startswith("_") and not is_module and name != "__version__":
+                    offenders.append(f"{_module_name(path)}: {module}.{name}")
+    assert offenders == []
+
+
+def test_only_the_keras_wing_imports_keras_at_module_level():
+    heavy = ("keras", "tensorflow", "scikeras")
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "_keras" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:  # module level only
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
+                offenders += [
+                    f"{path.name}: {n}" for n in names if n.split(".")[0] in heavy
+                ]
+    assert offenders == []
+    code = "import fmnist_estimators, sys; print('tensorflow' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
