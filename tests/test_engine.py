@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn import config_context
 from sklearn.base import clone
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -196,7 +197,8 @@ def test_sample_weight_is_routed_through_pipeline_and_search(split):
             make_pipeline(net),
             {"densenetclassifier__l2": [0.0]},
             cv=2,
-            scoring="accuracy",  # unweighted scores
+            # Unweighted scores: the scorer does not ask for the weights.
+            scoring=get_scorer("accuracy").set_score_request(sample_weight=False),
             error_score="raise",
         )
         search.fit(X, y, sample_weight=weights)
