@@ -17,7 +17,8 @@ Models (``--models``; see ``compare_models.py`` for their search spaces)::
     dense        DenseNetClassifier with its defaults
     dense_tuned  DenseNetClassifier, tuned by HyperbandSearchCV (warm-started
                  successive halving on epochs)
-    conv         ConvNetClassifier, the "fast" preset
+    conv         ConvNetClassifier, the "fast" preset (3 of its 8 epochs below
+                 20,000 training images, to keep the sample run short)
 
 The searches rank candidates by ``--scoring`` (any scikit-learn scorer name;
 accuracy by default). On the test set every model is judged by accuracy,
