@@ -32,13 +32,13 @@ class _OneReplica:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        available("Optimizer._all_reduce_sum_gradients")
+        self._one_replica = available("Optimizer._all_reduce_sum_gradients")
         rate = kwargs.get("learning_rate", args[0] if args else None)
         schedule = keras.optimizers.schedules.LearningRateSchedule
         self.lr_schedule = rate if isinstance(rate, schedule) else None
 
     def _all_reduce_sum_gradients(self, grads_and_vars):
-        if not tf.distribute.has_strategy():
+        if self._one_replica and not tf.distribute.has_strategy():
             return list(grads_and_vars)
         return super()._all_reduce_sum_gradients(grads_and_vars)
 
