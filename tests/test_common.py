@@ -6,21 +6,30 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import fmnist_estimators as fe
 
 
-def small_net(input_shape, n_classes, units=16, seed=None):
-    """A user's network: flatten, one hidden layer, logits."""
-    import keras
+class SmallNet:
+    """A user's network: flatten, one hidden layer, logits.
 
-    inputs = keras.Input(input_shape)
-    x = keras.layers.Flatten()(inputs)
-    init = keras.initializers.GlorotUniform(seed)
-    x = keras.layers.Dense(units, activation="relu", kernel_initializer=init)(x)
-    return keras.Model(inputs, keras.layers.Dense(n_classes)(x))
+    A callable object rather than a function, for a test id without a memory
+    address (pytest-xdist needs every worker to collect the same ids).
+    """
+
+    def __call__(self, input_shape, n_classes, units=16, seed=None):
+        import keras
+
+        inputs = keras.Input(input_shape)
+        x = keras.layers.Flatten()(inputs)
+        init = keras.initializers.GlorotUniform(seed)
+        x = keras.layers.Dense(units, activation="relu", kernel_initializer=init)(x)
+        return keras.Model(inputs, keras.layers.Dense(n_classes)(x))
+
+    def __repr__(self):
+        return "SmallNet()"
 
 
 # Small, fast networks: the checks fit a few hundred times on tiny data.
 FAST_PARAMS = {
     "KerasModelClassifier": dict(
-        model=small_net,
+        model=SmallNet(),
         model__units=16,
         epochs=20,
         batch_size=16,
