@@ -91,6 +91,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         **BaseKerasClassifier._parameter_constraints,
         "model": "no_validation",  # checked at fit, with a clearer message
     }
+    _network_param_prefix = PREFIX
 
     def __init__(
         self,

@@ -113,6 +113,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     """Shared machinery of the Keras classifiers; not for direct use."""
 
     _parameter_constraints: dict = _training_constraints()
+    # How the network's arguments are named among the estimator's parameters.
+    _network_param_prefix = ""
 
     # -- hooks for subclasses -------------------------------------------------
     def _input_shape(self, X):
@@ -272,9 +274,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _network_settings(self, X):
         """What the network is built from; a warm start cannot change it."""
         model, params = self._network_builder()
+        prefix = self._network_param_prefix
         return {
             "model": model,
-            **params,
+            **{prefix + name: value for name, value in params.items()},
             "pixel_scale": self.pixel_scale,
             "input_shape": self._input_shape(X),
         }

@@ -20,10 +20,9 @@ import math
 import sys
 import time
 
-from scikeras.wrappers import KerasClassifier
-
-from ._optimizers import LOSS, compile_model
-from ._runtime import configure_tensorflow, keras, np, tf
+# First: TensorFlow's quiet import, before scikeras imports it.
+from ._runtime import configure_tensorflow, keras, np, tf  # isort: skip
+from ._optimizers import LOSS, compile_model  # isort: skip
 
 # -- the network -------------------------------------------------------------------
 
@@ -276,6 +275,8 @@ def make_keras_classifier(settings, *, batch_size):
     the caller's job (:func:`._runtime.seeded`); Keras's own progress output
     stays off (:class:`EpochLog` prints ours).
     """
+    from scikeras.wrappers import KerasClassifier
+
     configure_tensorflow()
     return KerasClassifier(
         model=functools.partial(build_model, settings),
