@@ -494,7 +494,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         # Batch norm's moving statistics lag the weights (and after a few
         # hundred steps still hold their initial values): set them from the
         # final network's batch statistics on the training images.
-        recompute_batch_norm(self.model_, X, self.batch_size, seed=self._seed_)
+        recompute_batch_norm(self.model_, X, seed=self._seed_)
         self._extend_history(engine.history_)
         self.n_iter_ = len(self.history_["loss"])
         self._check_converged()
