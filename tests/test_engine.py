@@ -74,6 +74,20 @@ def _own(model=flat_net, **params):
 # -- a user's own network ------------------------------------------------------------
 
 
+def test_layers_of_a_fitted_network_feed_new_models(split):
+    import keras
+
+    X, _, y, _ = split
+    ours = DenseNetClassifier((8,), batch_norm=True, epochs=1).fit(X, y)
+    hidden = ours.model_.get_layer(index=3)  # batch norm, after pixel_scale, Dense
+    embedding = keras.Model(ours.model_.inputs, hidden.output)
+    assert embedding.predict_on_batch(X[:5]).shape == (5, 8)
+    own = _own(flat_net, epochs=1, model__units=8).fit(X, y)
+    network = own.model_.layers[-2]
+    inner = keras.Model(network.inputs, network.layers[1].output)
+    assert inner.predict_on_batch(X[:5].astype("float32")).shape == (5, 8)
+
+
 def test_own_network_trains_and_predicts(split):
     X, X_test, y, y_test = split
     clf = _own(model__units=32, learning_rate=0.01).fit(X, y)
@@ -102,8 +116,8 @@ def test_model_params_are_searchable_and_survive_clone(split):
     assert copy.get_params()["model__units"] == 12
     search = GridSearchCV(copy, {"model__units": [4, 12]}, cv=2).fit(X, y)
     assert search.best_params_["model__units"] in (4, 12)
-    layers = search.best_estimator_.model_.layers
-    hidden = next(layer for layer in layers if type(layer).__name__ == "Dense")
+    network = search.best_estimator_.model_.layers[-2]  # before the softmax
+    hidden = next(layer for layer in network.layers if type(layer).__name__ == "Dense")
     assert hidden.units == search.best_params_["model__units"]
 
 

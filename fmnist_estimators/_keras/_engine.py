@@ -81,18 +81,21 @@ def _ends_in_softmax(network):
     return getattr(last, "activation", None) is keras.activations.softmax
 
 
-def _accepts_seed(function):
+def accepts(function, name):
+    """Whether ``function`` takes a keyword argument ``name``."""
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
         return False
-    return "seed" in parameters or any(
-        p.kind is p.VAR_KEYWORD for p in parameters.values()
-    )
+    return name in parameters
 
 
-def make_network(model, params, input_shape, n_classes, seed):
-    """The user's (or our) network: built by ``model`` or copied from it."""
+def make_network(model, params, input_shape, n_classes, seed, pixel_scale):
+    """The user's (or our) network: built by ``model`` or copied from it.
+
+    A function that takes ``seed`` gets the fit's seed; one that takes
+    ``pixel_scale`` scales the pixels itself, as the package's networks do.
+    """
     if isinstance(model, keras.Model):
         if params:
             raise ValueError(
@@ -102,7 +105,11 @@ def make_network(model, params, input_shape, n_classes, seed):
         # A new model with freshly initialized weights: no fit continues
         # another fit's training.
         return keras.models.clone_model(model)
-    kwargs = dict(params, seed=seed) if _accepts_seed(model) else dict(params)
+    kwargs = dict(params)
+    if accepts(model, "seed"):
+        kwargs["seed"] = seed
+    if accepts(model, "pixel_scale"):
+        kwargs["pixel_scale"] = pixel_scale
     network = model(input_shape, n_classes, **kwargs)
     if not isinstance(network, keras.Model):
         raise TypeError(
@@ -138,13 +145,23 @@ def _network_input(network, input_shape):
 def build_model(settings, meta, compile_kwargs):
     """scikeras build function: pixel scaling + the network + compile settings.
 
+    Pixels are scaled inside the network, batch by batch: the data set is
+    handed to Keras as it came (uint8 images stay uint8, a quarter of the
+    bytes that Keras copies into a tensor at every fit). The package's
+    networks take ``pixel_scale`` and put the scaling layer first themselves,
+    so that ``model_`` is one flat model; any other network becomes one
+    layer of a model that scales, reshapes where its input declares another
+    shape, and adds a softmax where it ends in logits.
+
     Module-level (bound with :func:`functools.partial`) so that fitted
     estimators pickle without pickling the estimator itself.
     """
     n_classes = meta["n_classes_"]
-    input_shape = settings["input_shape"]
+    input_shape = tuple(settings["input_shape"])
+    scale = settings["pixel_scale"]
+    model_fn = settings["model"]
     network = make_network(
-        settings["model"], settings["params"], input_shape, n_classes, settings["seed"]
+        model_fn, settings["params"], input_shape, n_classes, settings["seed"], scale
     )
     declared = _network_input(network, input_shape)
     units = network.outputs[0].shape[-1]
@@ -153,24 +170,22 @@ def build_model(settings, meta, compile_kwargs):
             f"The model's output has {units} units, but y has {n_classes} "
             "classes: its last layer must have one unit per class."
         )
-    inputs = keras.Input(shape=input_shape)
-    # Pixels are scaled inside the network, batch by batch: the data set is
-    # handed to Keras as it came (uint8 images stay uint8, a quarter of the
-    # bytes that Keras copies into a tensor at every fit).
-    x = inputs
-    if settings["pixel_scale"] != 1.0:
-        x = keras.layers.Rescaling(settings["pixel_scale"], name="pixel_scale")(x)
-    if declared != tuple(input_shape):
-        x = keras.layers.Reshape(declared)(x)
-    chain = layer_chain(network)
-    if chain is None:
+    scales_itself = not isinstance(model_fn, keras.Model) and accepts(
+        model_fn, "pixel_scale"
+    )
+    if scales_itself and declared == input_shape and _ends_in_softmax(network):
+        model = network
+    else:
+        inputs = keras.Input(shape=input_shape)
+        x = inputs
+        if scale != 1.0 and not scales_itself:
+            x = keras.layers.Rescaling(scale, name="pixel_scale")(x)
+        if declared != input_shape:
+            x = keras.layers.Reshape(declared)(x)
         x = network(x)
-    else:  # one flat model: its layers are model_.layers
-        for layer in chain:
-            x = layer(x)
-    if not _ends_in_softmax(network):
-        x = keras.layers.Softmax()(x)  # logits -> probabilities
-    model = keras.Model(inputs, x)
+        if not _ends_in_softmax(network):
+            x = keras.layers.Softmax()(x)  # logits -> probabilities
+        model = keras.Model(inputs, x)
     compile_model(model, **settings["compile"])
     return model
 
@@ -327,6 +342,18 @@ BATCH_NORM_IMAGES = 2048
 BATCH_NORM_CHUNK = 1024
 
 
+def _expanded_chain(model):
+    """``layer_chain(model)``, with any layer that is itself a chain expanded."""
+    chain = layer_chain(model)
+    if chain is None:
+        return None
+    expanded = []
+    for layer in chain:
+        inner = _expanded_chain(layer) if isinstance(layer, keras.Model) else None
+        expanded.extend(inner if inner is not None else [layer])
+    return expanded
+
+
 def recompute_batch_norm(model, X, *, seed=None):
     """Set batch norm's moving statistics from the trained network ("precise BN").
 
@@ -340,7 +367,7 @@ def recompute_batch_norm(model, X, *, seed=None):
     networks that are a chain of layers, as ours are; other models keep
     Keras's moving averages.
     """
-    chain = layer_chain(model)
+    chain = _expanded_chain(model)
     norms = [
         layer
         for layer in chain or ()

@@ -1,9 +1,10 @@
 """Layer builders: the networks of DenseNetClassifier and ConvNetClassifier.
 
-Each network is a function ``(input_shape, n_classes, **architecture, seed)
--> keras.Model``, the same contract as a user's own network under
-:class:`~fmnist_estimators.KerasModelClassifier`. The engine puts pixel
-scaling in front and compiles; these functions only stack layers.
+Each network is a function ``(input_shape, n_classes, **architecture,
+pixel_scale, seed) -> keras.Model``, the same contract as a user's own
+network under :class:`~fmnist_estimators.KerasModelClassifier`. Taking
+``pixel_scale``, they put the scaling layer first themselves, so that the
+fitted ``model_`` is one flat model; the engine compiles.
 """
 
 from numbers import Real
@@ -29,6 +30,13 @@ def initializer(spec, seed=None):
     # From a config: an instance made without a seed would draw one from
     # Python's global `random` (see seed_source).
     return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+
+
+def scale_pixels(x, pixel_scale):
+    """The network's first layer: pixels times ``pixel_scale`` (none for 1)."""
+    if pixel_scale == 1.0:
+        return x
+    return keras.layers.Rescaling(pixel_scale, name="pixel_scale")(x)
 
 
 def dense_block(
@@ -68,12 +76,13 @@ def dense_net(
     batch_norm,
     kernel_initializer,
     l2,
+    pixel_scale=1.0,
     seed=None,
 ):
     """Fully connected network: one ``dense_block`` per hidden layer, softmax."""
     next_seed = seed_source(seed)
     inputs = keras.Input(shape=input_shape)
-    x = inputs
+    x = scale_pixels(inputs, pixel_scale)
     for units in hidden_layer_sizes:
         x = dense_block(
             x,
@@ -120,12 +129,14 @@ def conv_net(
     l2,
     kernel_initializer,
     augmentation,
+    pixel_scale=1.0,
     seed=None,
 ):
     """Convolutional blocks (convs, pooling, dropout), then a dense head."""
     next_seed = seed_source(seed)
     inputs = keras.Input(shape=input_shape)
-    x = _augment(inputs, augmentation, next_seed) if augmentation else inputs
+    x = scale_pixels(inputs, pixel_scale)
+    x = _augment(x, augmentation, next_seed) if augmentation else x
     pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
     for n_filters, n_convs in zip(filters, convs_per_block):
         for _ in range(n_convs):
