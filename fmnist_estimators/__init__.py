@@ -21,7 +21,6 @@ from ._conv import PRESETS as CONVNET_PRESETS
 from ._conv import ConvNetClassifier
 from ._custom import KerasModelClassifier
 from ._dense import DenseNetClassifier
-from ._pretrained import PretrainedNetClassifier
 from ._subspace import SVDSubspaceClassifier
 from ._version import __version__
 
@@ -30,7 +29,6 @@ __all__ = [
     "ConvNetClassifier",
     "DenseNetClassifier",
     "KerasModelClassifier",
-    "PretrainedNetClassifier",
     "SVDSubspaceClassifier",
     "__version__",
 ]

@@ -52,19 +52,6 @@ FAST_PARAMS = {
         learning_rate=0.01,
         random_state=0,
     ),
-    # The smallest backbone at its smallest input, randomly initialized
-    # (offline), frozen: each fit is one pass of it, then the head's epochs.
-    "PretrainedNetClassifier": dict(
-        backbone="mobilenet_v2",
-        weights=None,
-        input_size=32,
-        dense_units=(16,),
-        dropout=0.0,
-        epochs=20,
-        batch_size=16,
-        learning_rate=0.01,
-        random_state=0,
-    ),
 }
 
 # A network trained by mini-batch SGD on shuffled data: a weight of 2 doubles
@@ -81,7 +68,6 @@ EXPECTED_FAILURES = {
     "ConvNetClassifier": _NETWORK_WEIGHTS,
     "DenseNetClassifier": _NETWORK_WEIGHTS,
     "KerasModelClassifier": _NETWORK_WEIGHTS,
-    "PretrainedNetClassifier": _NETWORK_WEIGHTS,
     "SVDSubspaceClassifier": {
         "check_sample_weight_equivalence_on_dense_data": (
             "repeated samples raise the n_components clip but not the rank: the "
