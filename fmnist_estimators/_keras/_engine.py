@@ -354,6 +354,15 @@ def _expanded_chain(model):
     return expanded
 
 
+def _has_batch_norm(model):
+    """Whether ``model``, or a model nested in it, has a batch norm layer."""
+    return any(
+        isinstance(layer, keras.layers.BatchNormalization)
+        or (isinstance(layer, keras.Model) and _has_batch_norm(layer))
+        for layer in model.layers
+    )
+
+
 def recompute_batch_norm(model, X, *, seed=None):
     """Set batch norm's moving statistics from the trained network ("precise BN").
 
@@ -367,6 +376,8 @@ def recompute_batch_norm(model, X, *, seed=None):
     networks that are a chain of layers, as ours are; other models keep
     Keras's moving averages.
     """
+    if not _has_batch_norm(model):
+        return  # no config to serialize and walk for most networks
     chain = _expanded_chain(model)
     norms = [
         layer

@@ -66,6 +66,26 @@ def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
     )(x)
 
 
+def dense_head(inputs, x, n_classes, units, *, kernel_initializer, next_seed, **block):
+    """``dense_block`` per entry of ``units``, then the softmax: the model.
+
+    ``block`` holds the blocks' other settings (activation, dropout,
+    batch_norm, l2).
+    """
+    for n_units in units:
+        x = dense_block(
+            x,
+            n_units,
+            kernel_initializer=kernel_initializer,
+            next_seed=next_seed,
+            **block,
+        )
+    outputs = softmax_head(
+        x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
+    )
+    return keras.Model(inputs, outputs)
+
+
 def dense_net(
     input_shape,
     n_classes,
@@ -83,21 +103,18 @@ def dense_net(
     next_seed = seed_source(seed)
     inputs = keras.Input(shape=input_shape)
     x = scale_pixels(inputs, pixel_scale)
-    for units in hidden_layer_sizes:
-        x = dense_block(
-            x,
-            units,
-            activation=activation,
-            dropout=dropout,
-            batch_norm=batch_norm,
-            kernel_initializer=kernel_initializer,
-            l2=l2,
-            next_seed=next_seed,
-        )
-    outputs = softmax_head(
-        x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
+    return dense_head(
+        inputs,
+        x,
+        n_classes,
+        hidden_layer_sizes,
+        activation=activation,
+        dropout=dropout,
+        batch_norm=batch_norm,
+        kernel_initializer=kernel_initializer,
+        l2=l2,
+        next_seed=next_seed,
     )
-    return keras.Model(inputs, outputs)
 
 
 def _augment(x, augmentation, next_seed):
@@ -158,18 +175,15 @@ def conv_net(
         x = keras.layers.GlobalAveragePooling2D()(x)
     else:
         x = keras.layers.Flatten()(x)
-    for units in dense_units:
-        x = dense_block(
-            x,
-            units,
-            activation=activation,
-            dropout=dropout,
-            batch_norm=batch_norm,
-            kernel_initializer=kernel_initializer,
-            l2=l2,
-            next_seed=next_seed,
-        )
-    outputs = softmax_head(
-        x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
+    return dense_head(
+        inputs,
+        x,
+        n_classes,
+        dense_units,
+        activation=activation,
+        dropout=dropout,
+        batch_norm=batch_norm,
+        kernel_initializer=kernel_initializer,
+        l2=l2,
+        next_seed=next_seed,
     )
-    return keras.Model(inputs, outputs)
