@@ -96,7 +96,7 @@ def test_grouped_preset_architecture():
     model = build((28, 28, 1), 10, **params)
     types = [type(layer).__name__ for layer in model.layers]
     assert types.count("Conv2D") == 9
-    assert types.count("BatchNormalization") == 10  # every conv and the dense layer
+    assert types.count("FusedBatchNormalization") == 10  # every conv, the dense layer
     # Convolutions (no bias under batch norm): 1*9*64 + 2*64*9*64, then likewise
     # for 128 and 256 filters; 4 values per batch-norm channel; 4x4x256
     # flattened into dense 256; softmax 256*10 + 10.

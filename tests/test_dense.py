@@ -287,7 +287,7 @@ def test_batch_norm_dropout_and_l2_add_layers_and_losses(tiny_images, fitted):
     assert not fitted.model_.losses
     estimator = DenseNetClassifier((8, 8), batch_norm=True, dropout=0.3, l2=0.01)
     estimator.set_params(epochs=1).fit(*tiny_images)
-    block = ["Dense", "BatchNormalization", "Activation", "Dropout"]
+    block = ["Dense", "FusedBatchNormalization", "Activation", "Dropout"]
     assert _layer_types(estimator) == [*head, *block, *block, "Dense"]
     assert len(estimator.model_.losses) == 2  # one L2 term per hidden layer
 

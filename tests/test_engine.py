@@ -459,3 +459,47 @@ def test_only_the_keras_wing_imports_keras_at_module_level():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("shape", [(64, 7, 7, 16), (32, 20), (8, 5, 6)])
+def test_fused_batch_norm_computes_what_keras_batch_norm_does(shape):
+    from fmnist_estimators._keras._layers import FusedBatchNormalization
+    from fmnist_estimators._keras._runtime import keras, tf
+
+    # Rank 2 and 4 take TensorFlow's fused kernel, rank 3 Keras's own path.
+    x = tf.constant(np.random.default_rng(0).normal(2, 3, shape), tf.float32)
+    layers = [
+        keras.layers.BatchNormalization(momentum=0.9),
+        FusedBatchNormalization(momentum=0.9),
+    ]
+    outputs, grads = [], []
+    for layer in layers:
+        layer.build(shape)
+        layer.gamma.assign(np.linspace(0.5, 2.0, shape[-1]))
+        layer.beta.assign(np.linspace(-1.0, 1.0, shape[-1]))
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            loss = tf.reduce_sum(y**3)
+        outputs.append(y.numpy())
+        grads.append([g.numpy() for g in tape.gradient(loss, [x, layer.gamma])])
+    # float32 normalization of values ~N(2, 3): a mean and a variance over
+    # up to 3,136 values, each a few ulps off, then outputs of magnitude ~3
+    assert_allclose(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
+    for fused, plain in zip(grads[1], grads[0]):
+        # sums of up to 3,136 products of magnitude ~30
+        assert_allclose(fused, plain, atol=1e-4 * np.abs(plain).max())
+    keras_bn, fused_bn = layers
+    for name in ("moving_mean", "moving_variance"):
+        assert_allclose(
+            getattr(fused_bn, name).numpy(),
+            getattr(keras_bn, name).numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    assert_allclose(
+        fused_bn(x, training=False).numpy(),
+        keras_bn(x, training=False).numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
