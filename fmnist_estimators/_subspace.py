@@ -74,15 +74,18 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         How each class basis is computed.
 
         - ``"full"``: exact thin SVD of the (centred) class data with LAPACK.
-        - ``"covariance_eigh"``: eigendecomposition of the
-          ``n_features x n_features`` Gram matrix of the class, computing only
-          the ``k_c`` leading eigenpairs. Fastest when a class has many more
-          samples than features (Fashion-MNIST: 6000 x 784 per class), and
-          exact up to the precision of the Gram matrix.
+        - ``"covariance_eigh"``: eigendecomposition of the smaller Gram
+          matrix of the class (``n_features x n_features``, or
+          ``n_samples x n_samples`` for a class with fewer samples than
+          features), computing only the ``k_c`` leading eigenpairs. Fastest
+          when one side is small (Fashion-MNIST: 6000 x 784 per class; 500 x
+          784 in the embedded sample), and exact up to the precision of the
+          Gram matrix; falls back to ``"full"`` when a wanted singular value
+          is too small for it.
         - ``"randomized"``: randomized truncated SVD (Halko et al.), see
           :func:`sklearn.utils.extmath.randomized_svd`.
-        - ``"auto"``: ``"covariance_eigh"`` when the class has at least as
-          many samples as features and ``n_features <= 1000``; else
+        - ``"auto"``: ``"covariance_eigh"`` when the class has at most 1000
+          samples or at most 1000 features; else
           ``"randomized"`` when ``k_c`` is below 10 % of the smaller data
           dimension and that dimension exceeds 500; else ``"full"``.
 
@@ -510,31 +513,49 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
 def _truncated_svd(X, k, svd_solver, random_state):
     """Leading ``k`` singular values and right singular vectors of ``X``."""
-    n_samples, n_features = X.shape
     if svd_solver == "auto":
-        if n_samples >= n_features and n_features <= 1000:
+        if min(X.shape) <= 1000:
             svd_solver = "covariance_eigh"
         elif k < 0.1 * min(X.shape) and min(X.shape) > 500:
             svd_solver = "randomized"
         else:
             svd_solver = "full"
 
+    s = None
     if svd_solver == "covariance_eigh":
-        gram = X.T @ X
-        eigvals, eigvecs = linalg.eigh(
-            gram, subset_by_index=[n_features - k, n_features - 1]
-        )
-        s = np.sqrt(np.maximum(eigvals[::-1], 0))
-        Vt = eigvecs[:, ::-1].T
+        s, Vt = _gram_svd(X, k)
     elif svd_solver == "randomized":
         _, s, Vt = randomized_svd(X, k, random_state=random_state)
-    else:
+    if s is None:
         _, s, Vt = linalg.svd(X, full_matrices=False, check_finite=False)
         s, Vt = s[:k], Vt[:k]
     # deterministic signs: the largest entry of each vector is positive
     signs = np.sign(Vt[np.arange(k), np.argmax(np.abs(Vt), axis=1)])
     signs[signs == 0] = 1
     return s.astype(X.dtype), (Vt * signs[:, None]).astype(X.dtype)
+
+
+def _gram_svd(X, k):
+    """Leading ``k`` singular triplets from the smaller Gram matrix of ``X``.
+
+    ``X.T @ X`` when there are at least as many samples as features, else
+    ``X @ X.T`` (a class of the 5,000-image sample: 500 x 784), whose
+    eigenvectors ``U`` give ``Vt = U.T @ X / s``. Returns ``(None, None)``
+    when a wanted singular value is too small to divide by: the caller then
+    takes the full SVD.
+    """
+    n_samples, n_features = X.shape
+    wide = n_samples < n_features
+    gram = X @ X.T if wide else X.T @ X
+    n = gram.shape[0]
+    eigvals, eigvecs = linalg.eigh(gram, subset_by_index=[n - k, n - 1])
+    s = np.sqrt(np.maximum(eigvals[::-1], 0))
+    eigvecs = eigvecs[:, ::-1]
+    if not wide:
+        return s, eigvecs.T
+    if s[-1] <= np.sqrt(np.finfo(X.dtype).eps) * max(s[0], 1e-300):
+        return None, None
+    return s, (eigvecs.T @ X) / s[:, None]
 
 
 def _fit_temperature(residuals, y_ind, sample_weight=None):

@@ -187,6 +187,37 @@ def test_svd_solvers_agree():
         assert_allclose(other, residuals[0], rtol=1e-4)
 
 
+def test_covariance_eigh_on_fewer_samples_than_features_matches_full_svd():
+    # 40 samples of 60 features per class: the samples' Gram matrix is used
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 60)) * np.r_[np.linspace(20, 5, 6), np.full(54, 0.3)]
+    y = np.repeat([0, 1], 40)
+    full, eigh = (
+        SVDSubspaceClassifier(n_components=6, svd_solver=solver).fit(X, y)
+        for solver in ("full", "covariance_eigh")
+    )
+    # float64 Gram matrix: singular values to ~1e-12 relative; the vectors of
+    # the leading, well separated values to ~1e-10
+    assert_allclose(eigh.singular_values_, full.singular_values_, rtol=1e-10)
+    assert_allclose(eigh.components_, full.components_, atol=1e-8)
+    assert_allclose(eigh.transform(X), full.transform(X), rtol=1e-8)
+
+
+def test_covariance_eigh_falls_back_to_full_svd_below_rank():
+    # 4 samples per class centred have rank 3: a 4th component has s = 0
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(8, 20))
+    y = np.repeat([0, 1], 4)
+    full, eigh = (
+        SVDSubspaceClassifier(n_components=4, svd_solver=solver).fit(X, y)
+        for solver in ("full", "covariance_eigh")
+    )
+    assert np.isfinite(eigh.components_).all()
+    # the fallback computed the same SVD as "full"
+    assert_allclose(eigh.components_, full.components_, atol=1e-12)
+    assert_allclose(eigh.singular_values_, full.singular_values_, atol=1e-12)
+
+
 def test_float32_is_preserved_and_matches_float64():
     X, y, _, _ = _subspace_data(offset=1.0)
     X_test = np.random.default_rng(3).normal(size=(5, X.shape[1]))
