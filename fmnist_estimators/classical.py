@@ -60,8 +60,10 @@ __all__ = [
     "make_subspace_pipeline",
 ]
 
-# Images convolved per batch in `PatchPCAFeatures.transform`: bounds memory.
-_BATCH_SIZE = 1024
+# Images convolved per batch in `PatchPCAFeatures.transform`. A batch's
+# patches (25 floats per pixel: 2.5 MB for 32 images of 28 x 28) and maps stay
+# in the CPU's caches: 2.9 times faster than batches of 1,024 (80 MB).
+_BATCH_SIZE = 32
 # Folds of the cross-validated decision values that the SVC's probabilities
 # are calibrated on: each adds an SVC fit on 2/3 of the data. Three folds give
 # the temperature (one parameter) thousands of held-out samples for about 2.3
