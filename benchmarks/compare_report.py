@@ -444,17 +444,42 @@ def plot_search(record, path):
     return True
 
 
-def write_plots(records, out_dir, class_names):
-    """Every plot; returns the files written, or a note when matplotlib is absent."""
+def write_model_plots(record, out_dir, class_names):
+    """One model's own plots (confusion matrix, search); the files written.
+
+    compare.py draws them as each model finishes, while the other models run.
+    """
+    try:
+        _pyplot()
+    except ImportError:
+        return []
+    path = out_dir / f"confusion_{record['model']}.png"
+    plot_confusion(record, class_names, path)
+    written = [path]
+    if record["n_candidates"] > 1:
+        path = out_dir / f"search_{record['model']}.png"
+        if plot_search(record, path):
+            written.append(path)
+    return written
+
+
+def write_plots(records, out_dir, class_names, drawn=None):
+    """Every plot; returns the files written, or a note when matplotlib is absent.
+
+    ``drawn`` maps a model's name to the files of its own plots, already
+    written by :func:`write_model_plots`; the other models' are drawn here.
+    """
     try:
         _pyplot()
     except ImportError:
         return [], ["matplotlib is not installed: no plots were drawn."]
+    drawn = drawn or {}
     written = []
     for r in records:
-        path = out_dir / f"confusion_{r['model']}.png"
-        plot_confusion(r, class_names, path)
-        written.append(path)
+        if r["model"] in drawn:
+            written.extend(drawn[r["model"]])
+        else:
+            written.extend(write_model_plots(r, out_dir, class_names))
     path = out_dir / "per_class_accuracy.png"
     plot_per_class(records, class_names, path)
     written.append(path)
@@ -468,11 +493,6 @@ def write_plots(records, out_dir, class_names):
         path = out_dir / "learning_curves.png"
         plot_learning_curves(networks, path)
         written.append(path)
-    for r in records:
-        if r["n_candidates"] > 1:
-            path = out_dir / f"search_{r['model']}.png"
-            if plot_search(r, path):
-                written.append(path)
     return written, []
 
 
