@@ -130,6 +130,32 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         raise NotImplementedError
 
+    def _phase_training(self):
+        """``(epochs, learning_rate)`` of the training under way.
+
+        A network trained in phases (a head, then fine-tuning) returns each
+        phase's own: they size the learning-rate schedule.
+        """
+        return self.epochs, self.learning_rate
+
+    def _engine_pixel_scale(self):
+        """What the trained network multiplies its input by: ``pixel_scale_``,
+        or 1 for a network trained on features computed from the pixels."""
+        return self.pixel_scale_
+
+    def _training_inputs(self, X):
+        """What the trained network takes, from validated 2-D ``X``."""
+        return self._prepare(X)
+
+    def _fitted_model(self, model):
+        """``model_`` from the network just trained (which takes ``_prepare``'s
+        input, or ``_training_inputs``'s)."""
+        return model
+
+    def _predict_rows(self):
+        """Images per prediction call; ``None`` for the engine's default."""
+        return None
+
     # -- data -------------------------------------------------------------------
     def _validate_X(self, X, *, reset, y=None):
         """Flatten images to 2-D, validate, and remember the image shape.
@@ -226,7 +252,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 f"y_val contains labels {unseen.tolist()} that are not in the "
                 f"training labels {self.classes_.tolist()}."
             )
-        return self._prepare(X_val), np.searchsorted(self.classes_, y_val)
+        return self._training_inputs(X_val), np.searchsorted(self.classes_, y_val)
 
     def _weights(self, y_encoded, sample_weight):
         """Per-image training weights from ``sample_weight`` and ``class_weight``."""
@@ -286,15 +312,16 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         from ._keras._engine import make_keras_classifier
 
         model, params = self._network_builder()
+        epochs, learning_rate = self._phase_training()
         settings = {
             "model": model,
             "params": params,
             "input_shape": self._network_input_shape,
-            "pixel_scale": self.pixel_scale_,
+            "pixel_scale": self._engine_pixel_scale(),
             "seed": self._seed_,
             "compile": {
-                "learning_rate": self.learning_rate,
-                "decay_steps": self.epochs * self._steps_per_epoch(X.shape[0]),
+                "learning_rate": learning_rate,
+                "decay_steps": epochs * self._steps_per_epoch(X.shape[0]),
                 **self._optimizer_settings(),
             },
         }
@@ -328,12 +355,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         from ._keras._optimizers import compile_model, set_learning_rate
 
+        epochs, learning_rate = self._phase_training()
         engine.set_params(batch_size=self.batch_size)
-        decay_steps = self.epochs * self._steps_per_epoch(n_rows)
+        decay_steps = epochs * self._steps_per_epoch(n_rows)
         if self._optimizer_settings() != self._optimizer_settings_:
             compile_model(
                 engine.model_,
-                learning_rate=self.learning_rate,
+                learning_rate=learning_rate,
                 decay_steps=decay_steps,
                 **self._optimizer_settings(),
             )
@@ -341,7 +369,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             return
         set_learning_rate(
             engine.model_.optimizer,
-            self.learning_rate,
+            learning_rate,
             decay_steps=decay_steps,
             restart=restart_schedule,
         )
@@ -455,11 +483,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             self._check_pixel_scale(X)
         else:
             self._start_network(X)
+        X = self._training_inputs(X)
         validation = self._validation_data(X_val, y_val)
         engine = self.keras_classifier_
-        X, y, weights, validation = self._split(
-            self._prepare(X), y, weights, validation
-        )
+        X, y, weights, validation = self._split(X, y, weights, validation)
         callbacks = self._callbacks(epochs)
         # A warm start continues the seed sequence instead of replaying it.
         n_done = len(self.history_.get("loss", []))
@@ -490,11 +517,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                     validation_data=validation,
                     callbacks=callbacks,
                 )
-        self.model_ = engine.model_
         # Batch norm's moving statistics lag the weights (and after a few
         # hundred steps still hold their initial values): set them from the
         # final network's batch statistics on the training images.
-        recompute_batch_norm(self.model_, X, seed=self._seed_)
+        recompute_batch_norm(engine.model_, X, seed=self._seed_)
+        self.model_ = self._fitted_model(engine.model_)
         self._extend_history(engine.history_)
         self.n_iter_ = len(self.history_["loss"])
         self._check_converged()
@@ -625,7 +652,8 @@ default=None
         X, _ = self._validate_X(X, reset=False)
         from ._keras._engine import predict_rows
 
-        proba = predict_rows(self.model_, self._prepare(X)).astype(np.float64)
+        proba = predict_rows(self.model_, self._prepare(X), rows=self._predict_rows())
+        proba = proba.astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

@@ -318,18 +318,19 @@ def fit_keras_classifier(engine, X, y, *, epochs, callbacks=(), **fit_kwargs):
 PREDICT_ROWS = 1024
 
 
-def predict_rows(model, X):
-    """``model``'s outputs for ``X``, computed ``PREDICT_ROWS`` rows at a time.
+def predict_rows(model, X, rows=None):
+    """``model``'s outputs for ``X``, ``rows`` (``PREDICT_ROWS``) rows at a time.
 
     Keras's ``predict`` unrolls ``steps_per_execution`` batches into one graph:
     256 copies of the network, 4-5 s of tracing that every newly fitted model
     would pay at its first prediction (in a grid search, at every scoring).
     ``predict_on_batch`` traces the network once.
     """
+    rows = rows or PREDICT_ROWS
     return np.concatenate(
         [
-            model.predict_on_batch(X[start : start + PREDICT_ROWS])
-            for start in range(0, X.shape[0], PREDICT_ROWS)
+            np.asarray(model.predict_on_batch(X[start : start + rows]))
+            for start in range(0, X.shape[0], rows)
         ]
     )
 

@@ -121,7 +121,9 @@ def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
     )(x)
 
 
-def dense_head(inputs, x, n_classes, units, *, kernel_initializer, next_seed, **block):
+def dense_head(
+    inputs, x, n_classes, units, *, kernel_initializer, next_seed, name=None, **block
+):
     """``dense_block`` per entry of ``units``, then the softmax: the model.
 
     ``block`` holds the blocks' other settings (activation, dropout,
@@ -138,7 +140,7 @@ def dense_head(inputs, x, n_classes, units, *, kernel_initializer, next_seed, **
     outputs = softmax_head(
         x, n_classes, kernel_initializer=kernel_initializer, next_seed=next_seed
     )
-    return keras.Model(inputs, outputs)
+    return keras.Model(inputs, outputs, name=name)
 
 
 def dense_net(
