@@ -1,7 +1,8 @@
 """Fashion-MNIST image classifiers as scikit-learn estimators.
 
-Keras networks (:class:`DenseNetClassifier`, :class:`ConvNetClassifier`, and
-your own under :class:`KerasModelClassifier`) sit beside a classical
+Keras networks (:class:`DenseNetClassifier`, :class:`ConvNetClassifier`,
+pretrained ImageNet backbones under :class:`PretrainedNetClassifier`, and your
+own under :class:`KerasModelClassifier`) sit beside a classical
 :class:`SVDSubspaceClassifier` so that scikit-learn's model selection tools
 tune and compare them under one API.
 
@@ -21,6 +22,7 @@ from ._conv import PRESETS as CONVNET_PRESETS
 from ._conv import ConvNetClassifier
 from ._custom import KerasModelClassifier
 from ._dense import DenseNetClassifier
+from ._pretrained import PretrainedNetClassifier
 from ._subspace import SVDSubspaceClassifier
 from ._version import __version__
 
@@ -29,6 +31,7 @@ __all__ = [
     "ConvNetClassifier",
     "DenseNetClassifier",
     "KerasModelClassifier",
+    "PretrainedNetClassifier",
     "SVDSubspaceClassifier",
     "__version__",
 ]

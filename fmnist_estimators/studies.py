@@ -24,6 +24,12 @@ standard deviation. The studies, in :data:`STUDIES`:
 ``"cnn_regularization"``
     A two-block convolutional network: dense dropout × L2 penalty.
 
+``"pretrained"``
+    Transfer learning from ImageNet: every backbone of
+    :class:`~fmnist_estimators.PretrainedNetClassifier` with a frozen
+    backbone, then the two-phase schedule (head, then fine-tuning the top
+    layers or all of them) on three backbones.
+
 Full studies train hundreds of networks; ``epochs_scale`` and
 ``param_overrides`` shrink one to run in seconds on a sample.
 """
@@ -40,6 +46,8 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
 
 from ._conv import ConvNetClassifier
 from ._dense import DenseNetClassifier
+from ._keras._names import BACKBONE_MIN_SIZES
+from ._pretrained import PretrainedNetClassifier
 from .search import results_table
 
 __all__ = ["STUDIES", "Study", "get_study", "run_study"]
@@ -359,10 +367,39 @@ def _cnn_regularization():
     )
 
 
+def _pretrained():
+    return Study(
+        "pretrained",
+        "Transfer learning from ImageNet (Keras applications, images resized "
+        "to each backbone's smallest input, dense 256 head with dropout 0.5, "
+        "Adam, batch 64, 5 epochs): every backbone with a frozen backbone, "
+        "then head training followed by 3 epochs of fine-tuning the top 20 "
+        "layers or the whole backbone at a learning rate of 1e-5.",
+        PretrainedNetClassifier(weights="imagenet", batch_size=64, epochs=5),
+        {
+            "frozen backbone": {
+                "backbone": list(BACKBONE_MIN_SIZES),
+                "trainable": ["head"],
+            },
+            "fine-tuning": {
+                "backbone": ["vgg16", "resnet50", "mobilenet_v2"],
+                "trainable": [20, "all"],
+                "fine_tune_epochs": [3],
+            },
+        },
+    )
+
+
 #: The studies by name; see the module docstring.
 STUDIES = {
     study.name: study
-    for study in (_tf_tutorial(), _fcn(), _keras_mlp(), _cnn_regularization())
+    for study in (
+        _tf_tutorial(),
+        _fcn(),
+        _keras_mlp(),
+        _cnn_regularization(),
+        _pretrained(),
+    )
 }
 
 
@@ -371,7 +408,8 @@ def get_study(name):
 
     Parameters
     ----------
-    name : {"tf_tutorial", "fcn", "keras_mlp", "cnn_regularization"}
+    name : {"tf_tutorial", "fcn", "keras_mlp", "cnn_regularization", \
+"pretrained"}
         The study's name.
 
     Returns

@@ -52,6 +52,19 @@ FAST_PARAMS = {
         learning_rate=0.01,
         random_state=0,
     ),
+    # The smallest backbone at its smallest input, randomly initialized
+    # (offline), frozen: each fit is one pass of it, then the head's epochs.
+    "PretrainedNetClassifier": dict(
+        backbone="mobilenet_v2",
+        weights=None,
+        input_size=32,
+        dense_units=(16,),
+        dropout=0.0,
+        epochs=5,
+        batch_size=16,
+        learning_rate=0.01,
+        random_state=0,
+    ),
 }
 
 # A network trained by mini-batch SGD on shuffled data: a weight of 2 doubles
@@ -68,6 +81,21 @@ EXPECTED_FAILURES = {
     "ConvNetClassifier": _NETWORK_WEIGHTS,
     "DenseNetClassifier": _NETWORK_WEIGHTS,
     "KerasModelClassifier": _NETWORK_WEIGHTS,
+    "PretrainedNetClassifier": {
+        **_NETWORK_WEIGHTS,
+        "check_methods_subset_invariance": (
+            "float32 through MobileNetV2's 50 layers, whose oneDNN kernels change "
+            "with the batch size: a batch's rows and the rows alone agree to ~1e-5, "
+            "not to the check's 1e-7 (test_pretrained compares chunked predictions "
+            "at float32 tolerance)"
+        ),
+        "check_class_weight_classifiers": (
+            "the head on 1,280 standardized features of a random backbone "
+            "memorizes the check's 150 overlapping 2-D points, class 0 included, "
+            "instead of leaning to class 0 everywhere; class_weight is the base "
+            "class's (test_pretrained shows it shifting predictions)"
+        ),
+    },
     "SVDSubspaceClassifier": {
         "check_sample_weight_equivalence_on_dense_data": (
             "repeated samples raise the n_components clip but not the rank: the "

@@ -9,6 +9,7 @@ direction only::
     _optimizers  optimizers and learning-rate schedules (uses _private)
     _layers      layer builders: dense and convolutional networks
     _engine      build, compile, fit and predict through scikeras
+    _backbones   Keras applications as pretrained feature extractors
 
 The estimators (``fmnist_estimators._network`` and its subclasses) import
 ``_engine`` and ``_layers`` lazily, on the first ``fit``.

@@ -1,4 +1,4 @@
-"""Names of Keras optimizers, activations and initializers the estimators accept.
+"""Names of the optimizers, activations, initializers and backbones we accept.
 
 Plain strings, so that parameter validation needs no Keras import.
 """
@@ -33,3 +33,17 @@ INITIALIZERS = (
     "zeros",
     "ones",
 )
+
+# The Keras applications PretrainedNetClassifier offers, and the smallest input
+# height and width each accepts (Keras's own limits); the Keras side of each
+# is in _backbones.py.
+BACKBONE_MIN_SIZES = {
+    "vgg16": 32,
+    "vgg19": 32,
+    "resnet50": 32,
+    "resnet101": 32,
+    "resnet152": 32,
+    "inception_v3": 75,
+    "mobilenet_v2": 32,
+    "efficientnet_b0": 32,
+}
