@@ -389,7 +389,7 @@ def test_corrupt_system_copy_is_skipped(server, monkeypatch, tmp_path, data_home
     system = tmp_path / "usr-share"
     system.mkdir()
     corrupt = system / FILENAMES["train_images"]
-    corrupt.write_bytes(gzip.compress(CONTENT["train_images"][:-1]))
+    corrupt.write_bytes(gzip.compress(CONTENT["train_images"][:-1], mtime=0))
     (system / FILENAMES["train_labels"]).write_bytes(GZIPPED["train_labels"])
     server.serve("a")
     _use_mirrors(monkeypatch, server.mirror("a"))
@@ -398,7 +398,7 @@ def test_corrupt_system_copy_is_skipped(server, monkeypatch, tmp_path, data_home
     with pytest.warns(UserWarning, match="Skipping the system copy .*left untouched"):
         bunch = fetch_fashion_mnist(data_home=data_home)
     _check_bunch(bunch)
-    assert corrupt.read_bytes() == gzip.compress(CONTENT["train_images"][:-1])
+    assert corrupt.read_bytes() == gzip.compress(CONTENT["train_images"][:-1], mtime=0)
     assert server.requests == ["/a/train-images-idx3-ubyte.gz"]
     assert _listing(data_home / "fashion-mnist") == [FILENAMES["train_images"]]
 
