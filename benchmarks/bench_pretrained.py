@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS_DIR, environment, load, write_report  # noqa: E402
+from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
 
 FULL = 60_000
 BACKBONES = [
@@ -45,12 +45,6 @@ BACKBONES = [
     "vgg19",
     "inception_v3",
 ]
-
-
-def _time(function):
-    start = time.perf_counter()
-    result = function()
-    return time.perf_counter() - start, result
 
 
 def epoch_timer():
@@ -80,13 +74,13 @@ def time_backbone(backbone, X, y, batch_size):
     frozen = PretrainedNetClassifier(backbone, epochs=1, **common)
     frozen.fit(X[: 2 * batch_size], y[: 2 * batch_size])  # first-time costs
     timer = epoch_timer()
-    fit_1, _ = _time(lambda: frozen.set_params(callbacks=[timer]).fit(X, y))
+    fit_1 = timed(lambda: frozen.set_params(callbacks=[timer]).fit(X, y))
     frozen.set_params(epochs=4).fit(X, y)
     # The head's own epochs, timed inside Keras (the first one traces).
     head_epoch = float(np.median(timer.durations[-3:]))
     # One pass through the backbone (and the head's few operations), traced.
     frozen.predict_proba(X)
-    features, _ = _time(lambda: frozen.predict_proba(X))
+    features = timed(lambda: frozen.predict_proba(X))
     overhead = fit_1 - features - head_epoch  # building the network: per fit
 
     # The plain Keras way: the same network (backbone frozen) compiled and
@@ -95,14 +89,14 @@ def time_backbone(backbone, X, y, batch_size):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     images = X.reshape(-1, 28, 28, 1)
     model.fit(images[:batch_size], y[:batch_size], epochs=1, verbose=0)  # trace
-    no_cache, _ = _time(
+    no_cache = timed(
         lambda: model.fit(images, y, batch_size=batch_size, epochs=1, verbose=0)
     )
 
     tuned = PretrainedNetClassifier(backbone, trainable="all", epochs=1, **common)
     tuned.fit(X[:batch_size], y[:batch_size])  # build and trace once
     tuned.set_params(warm_start=True)
-    fine_tune, _ = _time(lambda: tuned.fit(X, y))
+    fine_tune = timed(lambda: tuned.fit(X, y))
     features_model = tuned.model_.get_layer("features")
     return {
         "backbone": backbone,
@@ -123,7 +117,7 @@ def accuracy(backbone, epochs, batch_size):
     clf = PretrainedNetClassifier(
         backbone, weights=None, epochs=epochs, batch_size=batch_size, random_state=0
     )
-    fit_s, _ = _time(lambda: clf.fit(X, y))
+    fit_s = timed(lambda: clf.fit(X, y))
     score = clf.score(X_test, y_test)
     return {
         "backbone": backbone,

@@ -238,13 +238,14 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         }
 
     # -- hooks of BaseKerasClassifier ------------------------------------------------
-    def _image_input_shape(self, X):
-        return image_shape(X.shape[1], self._image_shape)
+    def _image_input_shape(self):
+        """Shape of one image as ``model_`` takes it (validated data set both)."""
+        return image_shape(self.n_features_in_, self._image_shape)
 
     def _input_shape(self, X):
         if self._current_phase() == "head":
-            return tuple(self._extractor(X).outputs[0].shape[1:])
-        return self._image_input_shape(X)
+            return tuple(self._extractor().outputs[0].shape[1:])
+        return self._image_input_shape()
 
     def _network_builder(self):
         from ._keras._backbones import head_net, pretrained_net
@@ -279,13 +280,13 @@ class PretrainedNetClassifier(BaseKerasClassifier):
             self._scaling = None
         super()._start_network(X)
 
-    def _extractor(self, X):
+    def _extractor(self):
         """The frozen backbone behind pixel scaling, built once per network."""
         if getattr(self, "_extractor_model", None) is None:
             from ._keras._backbones import feature_extractor, image_features
             from ._keras._runtime import seeded
 
-            shape = self._image_input_shape(X)
+            shape = self._image_input_shape()
             # Frozen for now (a fine-tuning phase unfreezes it); seeded, so that
             # a random backbone repeats with random_state.
             params = {**self._backbone_params(), "trainable": "head"}
@@ -300,7 +301,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         # model_ takes images in every phase, whatever the engine trains.
         if X.dtype != np.uint8 and X.dtype != np.float32:
             X = X.astype(np.float32)
-        return X.reshape((X.shape[0],) + self._image_input_shape(X))
+        return X.reshape((X.shape[0],) + self._image_input_shape())
 
     def _training_inputs(self, X):
         if self._current_phase() != "head":
@@ -311,7 +312,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         # Once per fit call: every epoch of the head reuses these features,
         # computed a few images at a time (resized images never exist whole).
         features = predict_rows(
-            self._extractor(X), self._prepare(X), rows=self._predict_rows()
+            self._extractor(), self._prepare(X), rows=self._predict_rows()
         )
         if self._scaling is None:  # the first training images of the network
             self._scaling = feature_scaling(features)
@@ -330,8 +331,13 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         # model_ takes raw images, as every network's does; the head keeps
         # training (warm starts) in keras_classifier_.
         self._head = model
-        shape = self._image_input_shape(np.empty((0, self.n_features_in_)))
-        return assemble(self._features, self._scaling, model, shape, self.pixel_scale_)
+        return assemble(
+            self._features,
+            self._scaling,
+            model,
+            self._image_input_shape(),
+            self.pixel_scale_,
+        )
 
     def _predict_rows(self):
         from ._keras._backbones import rows_per_call
