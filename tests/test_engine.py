@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -357,6 +358,7 @@ def test_verbose_prints_one_line_per_epoch(split, capsys):
         "Adam._get_variable_index",
         "Adam._momentums",
         "Adam._velocities",
+        "ArrayDataAdapter.get_tf_dataset",
     ],
 )
 def test_each_private_name_falls_back_with_one_warning(name, split, monkeypatch):
@@ -383,6 +385,44 @@ def test_every_private_name_is_listed_and_present():
     from fmnist_estimators._keras import _private
 
     assert all(_private._has(name) for name in _private.PRIVATE_NAMES)
+
+
+def _autotune(adapter):
+    X, y = np.zeros((8, 4), np.float32), np.zeros(8)
+    dataset = adapter(X, y, batch_size=4, shuffle=True).get_tf_dataset()
+    return dataset.options().autotune.enabled
+
+
+def test_only_our_fits_turn_tf_data_autotuning_off():
+    from fmnist_estimators._keras import _private
+
+    adapter = _private._array_adapter()
+    with _private.untuned_input_pipelines():
+        assert _autotune(adapter) is False
+        # Another thread (a user's own fit beside a threaded search) keeps
+        # Keras's pipeline, as does everything after the block.
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(_autotune, adapter).result() is not False
+    assert _autotune(adapter) is not False
+
+
+def test_estimator_fits_train_on_untuned_pipelines(split, monkeypatch):
+    from fmnist_estimators._keras import _private
+
+    adapter = _private._array_adapter()
+    _private._install_untuned_switch()
+    switch, seen = adapter.get_tf_dataset, []
+
+    def recording(self):
+        dataset = switch(self)
+        seen.append(dataset.options().autotune.enabled)
+        return dataset
+
+    recording.untuned_switch = True
+    monkeypatch.setattr(adapter, "get_tf_dataset", recording)
+    X, X_test, y, y_test = split
+    DenseNetClassifier((8,), epochs=1).fit(X, y, X_val=X_test, y_val=y_test)
+    assert seen and all(enabled is False for enabled in seen)
 
 
 # -- layout of the Keras wing --------------------------------------------------------

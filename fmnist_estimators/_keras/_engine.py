@@ -23,6 +23,7 @@ import time
 # First: TensorFlow's quiet import, before scikeras imports it.
 from ._runtime import configure_tensorflow, keras, np, tf  # isort: skip
 from ._optimizers import LOSS, compile_model  # isort: skip
+from ._private import untuned_input_pipelines  # isort: skip
 
 # -- the network -------------------------------------------------------------------
 
@@ -304,11 +305,14 @@ def make_keras_classifier(settings, *, batch_size):
 
 
 def fit_keras_classifier(engine, X, y, *, epochs, callbacks=(), **fit_kwargs):
-    """``engine.fit`` with this call's callbacks (see :class:`FitCallbacks`)."""
+    """``engine.fit`` with this call's callbacks (see :class:`FitCallbacks`),
+    its input pipeline without tf.data's autotuning (see
+    :func:`._private.untuned_input_pipelines`)."""
     dispatcher = engine.get_params()["callbacks"][0]
     dispatcher.use(callbacks)
     try:
-        return engine.fit(X, y, epochs=epochs, **fit_kwargs)
+        with untuned_input_pipelines():
+            return engine.fit(X, y, epochs=epochs, **fit_kwargs)
     finally:
         dispatcher.use(())
 
