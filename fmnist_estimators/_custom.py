@@ -108,6 +108,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         n_iter_no_change=5,
         monitor="val_loss",
         restore_best_weights=True,
+        label_smoothing=0.0,
         class_weight=None,
         callbacks=None,
         pixel_scale="auto",
@@ -128,6 +129,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.monitor = monitor
         self.restore_best_weights = restore_best_weights
+        self.label_smoothing = label_smoothing
         self.class_weight = class_weight
         self.callbacks = callbacks
         self.pixel_scale = pixel_scale

@@ -33,6 +33,14 @@ TRAINING_PARAMETERS = """\
     restore_best_weights : bool, default=True
         After early stopping, keep the weights of the best validation epoch.
 
+    label_smoothing : float, default=0.0
+        Label smoothing of the cross-entropy loss, in [0, 1): the target of
+        an image is ``1 - label_smoothing`` on its class plus
+        ``label_smoothing / n_classes`` on every class. 0.1 often gains a few
+        tenths of a percent of test accuracy on long training runs; it makes
+        the predicted probabilities less extreme (see the user guide on
+        calibration).
+
     class_weight : dict, "balanced" or None, default=None
         Weight of each class in the training loss: ``{label: weight}``
         (classes not named weigh 1), or ``"balanced"`` for weights inversely
@@ -66,7 +74,8 @@ TRAINING_PARAMETERS = """\
         ``epochs`` more epochs instead of starting afresh, with the current
         training parameters (``epochs``, ``batch_size``, ``learning_rate``, a
         new cosine cycle, early stopping); a changed ``optimizer``,
-        ``momentum`` or ``lr_schedule`` gets a new optimizer, and a changed
+        ``momentum``, ``lr_schedule`` or ``label_smoothing`` gets a new
+        optimizer, and a changed
         architecture parameter raises ``ValueError``. See ``fit``.
 
     verbose : int, default=0

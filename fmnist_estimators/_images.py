@@ -46,3 +46,11 @@ def image_shape(n_features, shape=None):
         return (side, side, 1)
     # Not a square image: treat the features as one column of pixels.
     return (n_features, 1, 1)
+
+
+def flip_horizontal(X, shape):
+    """Rows of flattened images of ``shape`` (height, width, channels),
+    mirrored left to right: the second view of flip test-time augmentation."""
+    n_samples = X.shape[0]
+    images = X.reshape((n_samples,) + tuple(shape))
+    return images[:, :, ::-1].reshape(n_samples, -1)

@@ -35,6 +35,7 @@ def _training_constraints():
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -155,6 +156,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _predict_rows(self):
         """Images per prediction call; ``None`` for the engine's default."""
         return None
+
+    def _test_time_views(self, X):
+        """Versions of validated 2-D ``X`` whose probabilities predict_proba
+        averages: ``X`` alone, or more with test-time augmentation."""
+        return [X]
 
     # -- data -------------------------------------------------------------------
     def _validate_X(self, X, *, reset, y=None):
@@ -290,11 +296,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _optimizer_settings(self):
-        """What the optimizer object is made from; changing any makes a new one."""
+        """What the optimizer and the loss are made from; changing any
+        recompiles the network with a new optimizer."""
         return {
             "optimizer": self.optimizer,
             "momentum": self.momentum,
             "lr_schedule": self.lr_schedule,
+            "label_smoothing": self.label_smoothing,
         }
 
     def _network_settings(self, X):
@@ -348,10 +356,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     def _apply_training_settings(self, engine, n_rows, *, restart_schedule):
         """Make a continued fit use this call's training parameters.
 
-        A new optimizer (fresh moment estimates) when ``optimizer``, ``momentum``
-        or ``lr_schedule`` changed; otherwise the same optimizer, with this
-        call's ``learning_rate`` and, for ``fit``, a cosine cycle over this
-        call's ``epochs`` (``partial_fit`` goes on along the current cycle).
+        A new optimizer (fresh moment estimates) when ``optimizer``,
+        ``momentum``, ``lr_schedule`` or ``label_smoothing`` changed;
+        otherwise the same optimizer, with this call's ``learning_rate`` and,
+        for ``fit``, a cosine cycle over this call's ``epochs``
+        (``partial_fit`` goes on along the current cycle).
         """
         from ._keras._optimizers import compile_model, set_learning_rate
 
@@ -562,8 +571,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         parameters: ``epochs``, ``batch_size``, ``learning_rate`` (a cosine
         schedule restarts from it and decays to zero over this call's epochs),
         early stopping, ``class_weight``, ``callbacks`` and ``verbose``.
-        Changing ``optimizer``, ``momentum`` or ``lr_schedule`` starts a new
-        optimizer (its moment estimates reset) on the current weights.
+        Changing ``optimizer``, ``momentum``, ``lr_schedule`` or
+        ``label_smoothing`` recompiles the network with a new optimizer (its
+        moment estimates reset) on the current weights.
         Changing a parameter that builds the network (its layers,
         ``pixel_scale``, the input shape) raises ``ValueError``.
         ``random_state`` is read only when a new network is built.
@@ -652,8 +662,16 @@ default=None
         X, _ = self._validate_X(X, reset=False)
         from ._keras._engine import predict_rows
 
-        proba = predict_rows(self.model_, self._prepare(X), rows=self._predict_rows())
-        proba = proba.astype(np.float64)
+        # Test-time augmentation: the mean of each view's probabilities.
+        rows = self._predict_rows()
+        proba = np.mean(
+            [
+                predict_rows(self.model_, self._prepare(view), rows=rows)
+                for view in self._test_time_views(X)
+            ],
+            axis=0,
+            dtype=np.float64,
+        )
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):

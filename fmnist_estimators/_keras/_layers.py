@@ -153,13 +153,22 @@ def dense_net(
     batch_norm,
     kernel_initializer,
     l2,
+    augmentation=None,
+    image_shape=None,
     pixel_scale=1.0,
     seed=None,
 ):
-    """Fully connected network: one ``dense_block`` per hidden layer, softmax."""
+    """Fully connected network: one ``dense_block`` per hidden layer, softmax.
+
+    With ``augmentation``, each training batch is reshaped to ``image_shape``,
+    augmented as the convolutional network's, and flattened again.
+    """
     next_seed = seed_source(seed)
     inputs = keras.Input(shape=input_shape)
     x = scale_pixels(inputs, pixel_scale)
+    if augmentation:
+        x = keras.layers.Reshape(image_shape)(x)
+        x = keras.layers.Flatten()(_augment(x, augmentation, next_seed))
     return dense_head(
         inputs,
         x,

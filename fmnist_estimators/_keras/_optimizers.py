@@ -11,6 +11,42 @@ from ._runtime import keras, np, register, tf
 # The loss of every network: integer labels, softmax outputs.
 LOSS = "sparse_categorical_crossentropy"
 
+
+@register
+class SparseCategoricalCrossentropy(keras.losses.SparseCategoricalCrossentropy):
+    """Keras's sparse cross-entropy of softmax outputs, with label smoothing.
+
+    The target of an image of class ``k`` is ``1 - label_smoothing`` on ``k``
+    plus ``label_smoothing / n_classes`` on every class, as Keras's
+    ``CategoricalCrossentropy(label_smoothing=...)`` has it; Keras's sparse
+    loss has no smoothing, and one-hot labels would change what scikeras
+    hands the network. Named as Keras's class: scikeras compares the name of
+    the compiled loss with the loss it was given.
+    """
+
+    def __init__(self, label_smoothing=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        n_classes = y_pred.shape[-1]
+        labels = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
+        target = tf.one_hot(labels, n_classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            target, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def make_loss(label_smoothing=0.0):
+    """The training loss: Keras's sparse cross-entropy, smoothed if asked."""
+    if not label_smoothing:
+        return LOSS
+    return SparseCategoricalCrossentropy(label_smoothing)
+
+
 # Keras runs this many training steps per call into the compiled graph: on a
 # small CPU the per-step Python overhead otherwise dominates a small network.
 STEPS_PER_EXECUTION = 256
@@ -182,14 +218,21 @@ def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart):
 
 
 def compile_model(
-    model, *, optimizer, learning_rate, momentum, lr_schedule, decay_steps
+    model,
+    *,
+    optimizer,
+    learning_rate,
+    momentum,
+    lr_schedule,
+    decay_steps,
+    label_smoothing=0.0,
 ):
     """Compile ``model`` with a new optimizer and our training settings."""
     model.compile(
         optimizer=make_optimizer(
             optimizer, learning_rate, momentum, lr_schedule, decay_steps
         ),
-        loss=LOSS,
+        loss=make_loss(label_smoothing),
         # A metric object, not the string "accuracy", and the optimizer's slots
         # built now: variables that Keras creates while it traces the first
         # training step each leave two `cond` functions in TensorFlow's global

@@ -1,0 +1,141 @@
+"""Tests of the training options that buy accuracy: label smoothing,
+augmentation of the dense network, test-time augmentation."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
+from fmnist_estimators._images import flip_horizontal
+
+DENSE = dict(hidden_layer_sizes=(16,), epochs=1, batch_size=64, random_state=0)
+CONV = dict(filters=(4,), dense_units=(8,), epochs=1, batch_size=64, random_state=0)
+
+
+def _layer_types(estimator):
+    return [type(layer).__name__ for layer in estimator.model_.layers]
+
+
+# -- label smoothing ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5])
+def test_smoothed_loss_is_cross_entropy_against_smoothed_targets(smoothing):
+    from fmnist_estimators._keras._optimizers import SparseCategoricalCrossentropy
+
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(10), size=64).astype(np.float32)
+    labels = rng.integers(0, 10, size=64)
+    targets = np.full((64, 10), smoothing / 10) + (1 - smoothing) * np.eye(10)[labels]
+    # Keras clips probabilities at 1e-7 before the log.
+    expected = -(targets * np.log(np.clip(proba, 1e-7, 1))).sum(axis=1).mean()
+    loss = SparseCategoricalCrossentropy(smoothing)(labels, proba)
+    # float32 logs and a 640-term sum: a few ulps of a loss of about 3.
+    assert_allclose(float(loss), expected, rtol=1e-5)
+
+
+def test_label_smoothing_caps_the_confidence_of_a_memorized_set(tiny_images):
+    # The smoothed loss is least at p = target, so the most probable class
+    # tends to 1 - s + s / 10 = 0.73 however long the network trains; the
+    # plain loss drives it to 1.
+    X, y = tiny_images
+    params = dict(DENSE, hidden_layer_sizes=(64,), epochs=40, batch_size=32)
+    plain = DenseNetClassifier(**params).fit(X, y)
+    smoothed = DenseNetClassifier(**params, label_smoothing=0.3).fit(X, y)
+    assert plain.score(X, y) > 0.95 and smoothed.score(X, y) > 0.95
+    assert plain.predict_proba(X).max(axis=1).mean() > 0.9
+    assert smoothed.predict_proba(X).max(axis=1).mean() < 0.8
+    assert plain.model_.loss == "sparse_categorical_crossentropy"
+
+
+def test_changing_label_smoothing_recompiles_on_warm_start(tiny_images):
+    estimator = DenseNetClassifier(**DENSE).fit(*tiny_images)
+    estimator.set_params(warm_start=True, label_smoothing=0.2).fit(*tiny_images)
+    assert estimator.model_.loss.label_smoothing == pytest.approx(0.2)
+    assert estimator.n_iter_ == 2
+
+
+def test_label_smoothed_network_pickles_and_continues(tiny_images):
+    X, y = tiny_images
+    estimator = ConvNetClassifier(**CONV, label_smoothing=0.1).fit(X, y)
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert_array_equal(restored.predict_proba(X), estimator.predict_proba(X))
+    restored.partial_fit(X, y)
+    assert restored.model_.loss.label_smoothing == pytest.approx(0.1)
+    assert restored.n_iter_ == 2
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.0, "0.1"])
+def test_label_smoothing_outside_zero_one_is_refused(smoothing, tiny_images):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        DenseNetClassifier(**DENSE, label_smoothing=smoothing).fit(*tiny_images)
+
+
+# -- augmentation of the dense network ------------------------------------------------
+
+
+@pytest.mark.parametrize("augmentation", ["shift", "shift_flip"])
+def test_dense_augmentation_sees_rows_as_images_in_training_only(
+    augmentation, tiny_images
+):
+    X, y = tiny_images
+    estimator = DenseNetClassifier(**DENSE, augmentation=augmentation).fit(X, y)
+    expected = ["Reshape", "RandomTranslation"]
+    expected += ["RandomFlip"] * (augmentation == "shift_flip") + ["Flatten"]
+    assert _layer_types(estimator)[2 : 2 + len(expected)] == expected
+    assert estimator.model_.layers[2].output.shape == (None, 28, 28, 1)
+    assert_array_equal(estimator.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_dense_augmentation_changes_training(tiny_images):
+    X, y = tiny_images
+    plain = DenseNetClassifier(**DENSE).fit(X, y)
+    shifted = DenseNetClassifier(**DENSE, augmentation="shift").fit(X, y)
+    assert plain.history_["loss"] != shifted.history_["loss"]
+
+
+def test_dense_augmentation_takes_the_shape_of_image_arrays(tiny_images):
+    X, y = tiny_images
+    X = X.reshape(-1, 28, 28)[:, :, :26]  # not square: only the array knows
+    estimator = DenseNetClassifier(**DENSE, augmentation="shift").fit(X, y)
+    assert estimator.model_.layers[2].output.shape == (None, 28, 26, 1)
+    assert estimator.predict(X.reshape(len(X), -1)).shape == (len(X),)
+
+
+def test_dense_augmentation_of_rows_that_are_not_images_is_refused(tiny_images):
+    X, y = tiny_images
+    with pytest.raises(ValueError, match="not square"):
+        DenseNetClassifier(**DENSE, augmentation="shift").fit(X[:, :780], y)
+
+
+# -- test-time augmentation ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [DenseNetClassifier(**DENSE), ConvNetClassifier(**CONV)],
+    ids=["dense", "conv"],
+)
+def test_flip_test_time_augmentation_averages_image_and_mirror(estimator, tiny_images):
+    X, y = tiny_images
+    estimator.fit(X, y)
+    mirrored = flip_horizontal(X, (28, 28, 1))
+    assert_array_equal(
+        mirrored.reshape(-1, 28, 28)[:, 3, ::-1], X.reshape(-1, 28, 28)[:, 3]
+    )
+    both = (estimator.predict_proba(X) + estimator.predict_proba(mirrored)) / 2
+    estimator.set_params(test_time_augmentation="flip")
+    averaged = estimator.predict_proba(X)
+    # The same batches through the same network: only the normalization of
+    # float32 outputs differs between the two sums.
+    assert_allclose(averaged, both, rtol=1e-6)
+    # A mirror image's mirror is the image: the two views swap.
+    assert_array_equal(estimator.predict_proba(mirrored), averaged)
+    assert_allclose(averaged.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_test_time_augmentation_is_validated(tiny_images):
+    with pytest.raises(ValueError, match="test_time_augmentation"):
+        ConvNetClassifier(**CONV, test_time_augmentation="rotate").fit(*tiny_images)
