@@ -4,7 +4,11 @@ Timing mode (default)
     For each preset, seconds per epoch of 60,000 images: one epoch on a slice
     (``--slice`` images) is timed after a warm-up epoch that builds and
     compiles the network, and scaled to 60,000. Networks are compiled as they
-    would be for the full training set (XLA where the layers allow it). For
+    would be for the full training set (XLA where the layers allow it). Each
+    preset's forward work per image (2 x multiply-adds of its convolutions and
+    dense layers) gives the GFLOP/s its training reaches (3 x forward work per
+    image, the backward pass counted twice the forward), compared with NumPy's
+    float32 matrix multiply on every core, measured in the same run. For
     ``--overhead-preset`` (default "fast") the same Keras model (architecture
     cloned from ``model_``, same optimizer, loss, metrics and
     ``steps_per_execution``) is also trained with plain ``model.fit`` on the
@@ -31,10 +35,13 @@ downloading.
 """
 
 import argparse
+import math
 import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 # Run from anywhere: the shared helpers sit beside this script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,11 +54,42 @@ TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "
 N_FULL = 60_000
 
 
-def time_preset(name, X, y, seed):
-    """Warm-up and warm epoch times of one preset on ``X``."""
+def forward_flop_per_image(model):
+    """Multiply-adds x 2 of one image's forward pass through convs and dense layers.
+
+    A convolution counts 2 * H_out * W_out * k_h * k_w * C_in * C_out, a dense
+    layer 2 * inputs * units; batch norm, activations and pooling (a few
+    operations per value) are left out.
+    """
+    import keras
+
+    flop = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            height, width = layer.output.shape[1:3]
+            flop += 2 * height * width * math.prod(layer.kernel.shape)
+        elif isinstance(layer, keras.layers.Dense):
+            flop += 2 * math.prod(layer.kernel.shape)
+    return flop
+
+
+def gemm_peak_gflops(size=2048, repeats=5):
+    """float32 matrix-multiply GFLOP/s of NumPy's BLAS on every core (best of)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((size, size), dtype=np.float32) for _ in range(2))
+    a @ b  # warm-up
+    best = min(timed(np.matmul, a, b) for _ in range(repeats))
+    return 2 * size**3 / best / 1e9
+
+
+def time_preset(name, X, y, seed, peak_gflops=None):
+    """Warm-up and warm epoch times of one preset on ``X``, and its GFLOP/s."""
     estimator = ConvNetClassifier.from_preset(name, epochs=1, random_state=seed)
     warm_up_s = timed(estimator.fit, X, y)
     epoch_s = timed(estimator.set_params(warm_start=True).fit, X, y)
+    forward = forward_flop_per_image(estimator.model_)
+    # A training step: the forward pass and a backward pass of twice its work.
+    gflops = 3 * forward * len(X) / epoch_s / 1e9
     row = {
         "preset": name,
         "random_state": seed,
@@ -61,7 +99,11 @@ def time_preset(name, X, y, seed):
         "warm_up_s": round(warm_up_s, 2),
         "epoch_s": round(epoch_s, 3),
         "epoch_s_per_60k": round(epoch_s * N_FULL / len(X), 1),
+        "forward_mflop_per_image": round(forward / 1e6, 2),
+        "training_gflops": round(gflops, 1),
     }
+    if peak_gflops:
+        row["fraction_of_gemm_peak"] = round(gflops / peak_gflops, 3)
     label = name if seed is not None else f"{name}, unseeded"
     print(
         f"  {label:22s} {row['parameters']:>9,d} params  warm-up {warm_up_s:6.1f} s"
@@ -98,16 +140,18 @@ def plain_keras_epoch_s(estimator, X, y):
 def run_timing(args, n_slice):
     X, y, _, _ = load("fashion", n_train=n_slice, n_test=0)
     presets = TIMED_PRESETS + ["grouped"] * args.include_grouped
+    peak = gemm_peak_gflops()
+    print(f"NumPy float32 matrix multiply, every core: {peak:.0f} GFLOP/s")
     print(f"Epoch time per preset, timed on {n_slice} images")
     rows, estimators = [], {}
     for name in presets:
-        estimators[name], row = time_preset(name, X, y, args.random_seed)
+        estimators[name], row = time_preset(name, X, y, args.random_seed, peak)
         rows.append(row)
     name = args.overhead_preset
     if name not in estimators:
         estimators[name], row = time_preset(name, X, y, args.random_seed)
         rows.append(row)
-    report = {"n_slice": n_slice, "presets": rows}
+    report = {"n_slice": n_slice, "gemm_peak_gflops": round(peak, 1), "presets": rows}
     ours = next(row["epoch_s"] for row in rows if row["preset"] == name)
     # Seeding each fit costs time of its own (with XLA, a recompilation), so
     # the wrapper's overhead is also measured without a random_state.
@@ -126,12 +170,16 @@ def run_timing(args, n_slice):
 
 
 def print_timing(report):
-    print(f"\n{'preset':14s} {'params':>10s} {'s/epoch (60k)':>14s}")
-    print("-" * 40)
+    print(
+        f"\n{'preset':14s} {'params':>10s} {'s/epoch (60k)':>14s} "
+        f"{'MFLOP/image':>12s} {'GFLOP/s':>8s} {'of peak':>8s}"
+    )
+    print("-" * 71)
     for row in sorted(report["presets"], key=lambda row: row["epoch_s_per_60k"]):
         print(
             f"{row['preset']:14s} {row['parameters']:>10,d} "
-            f"{row['epoch_s_per_60k']:14.1f}"
+            f"{row['epoch_s_per_60k']:14.1f} {row['forward_mflop_per_image']:12.1f} "
+            f"{row['training_gflops']:8.1f} {row.get('fraction_of_gemm_peak', 0):8.0%}"
         )
     overhead = report["overhead"]
     print(

@@ -1,0 +1,240 @@
+"""Headline accuracy runs: each configuration trained end to end on full data.
+
+Each configuration is one estimator on the full training set (60,000 images)
+of Fashion-MNIST or MNIST, trained one epoch per ``partial_fit`` call (the
+learning-rate schedule spans the estimator's ``epochs``, as in one ``fit``),
+with the test accuracy (10,000 images, with the estimator's own predict, test-
+time augmentation included) after every epoch. Training time is the sum of
+the ``partial_fit`` calls: it includes each call's recomputation of batch
+norm's statistics (a fraction of a second to ~1 s), which one ``fit`` pays
+once, so it slightly overstates the time of one ``fit``. Test evaluation is
+not counted. Every choice behind a configuration was made on training data
+(cross-validation or a validation split); the test set is only reported.
+
+Times are given in units of F, the fit time of
+``ConvNetClassifier.from_preset("fast", random_state=0)`` on the full
+Fashion-MNIST training set, measured in the same run (``--measure-f``, or
+read from ``results/accuracy_F.json`` written by an earlier run on this
+machine). Results: ``benchmarks/results/accuracy_CONFIG_seedN.json``;
+``--plot`` draws test accuracy against training time of every result file
+to ``results/accuracy.png``.
+
+Usage::
+
+    python benchmarks/accuracy.py --measure-f            # F only
+    python benchmarks/accuracy.py best_cpu --seed 0      # one configuration
+    python benchmarks/accuracy.py mnist_cnn mnist_dense  # several
+    python benchmarks/accuracy.py --list
+    python benchmarks/accuracy.py --plot
+    python benchmarks/accuracy.py fast --quick           # smoke run, ~1 min
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# Run from anywhere: the shared helpers sit beside this script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+
+from fmnist_estimators import ConvNetClassifier, DenseNetClassifier  # noqa: E402
+
+# name -> (data set, what it is, estimator factory taking random_state)
+CONFIGURATIONS = {
+    "fast": (
+        "fashion",
+        'ConvNetClassifier.from_preset("fast"): the unit of time F',
+        lambda seed: ConvNetClassifier.from_preset("fast", random_state=seed),
+    ),
+    "grouped_small": (
+        "fashion",
+        'ConvNetClassifier.from_preset("grouped_small"), 30 epochs',
+        lambda seed: ConvNetClassifier.from_preset("grouped_small", random_state=seed),
+    ),
+    "best_cpu": (
+        "fashion",
+        'ConvNetClassifier.from_preset("best_cpu")',
+        lambda seed: ConvNetClassifier.from_preset("best_cpu", random_state=seed),
+    ),
+    "dense_best": (
+        "fashion",
+        "DenseNetClassifier with the dense_cpu study's best parameters",
+        lambda seed: DenseNetClassifier(**DENSE_BEST, random_state=seed),
+    ),
+    "mnist_cnn": (
+        "mnist",
+        'ConvNetClassifier.from_preset("digits")',
+        lambda seed: ConvNetClassifier.from_preset("digits", random_state=seed),
+    ),
+    "mnist_dense": (
+        "mnist",
+        "DenseNetClassifier, two layers of 1,024, shifted digits",
+        lambda seed: DenseNetClassifier(**MNIST_DENSE, random_state=seed),
+    ),
+}
+
+# The dense_cpu study's choice (cross-validated on the training set); see
+# fmnist_estimators.studies.
+DENSE_BEST = dict(
+    hidden_layer_sizes=(1024, 1024),
+    dropout=0.3,
+    batch_norm=True,
+    augmentation="shift_flip",
+    test_time_augmentation="flip",
+    label_smoothing=0.1,
+    learning_rate=0.002,
+    batch_size=128,
+    epochs=40,
+)
+MNIST_DENSE = dict(
+    hidden_layer_sizes=(1024, 1024),
+    dropout=0.3,
+    batch_norm=True,
+    augmentation="shift",
+    learning_rate=0.002,
+    batch_size=128,
+    epochs=30,
+)
+
+F_FILE = RESULTS_DIR / "accuracy_F.json"
+YLIM = {"fashion": (88, 95), "mnist": (98, 100)}
+
+
+def measure_f(quick):
+    """Fit time of the fast preset on the full Fashion-MNIST training set."""
+    X, y, X_test, y_test = load("fashion", n_train=3_000 if quick else None)
+    estimator = ConvNetClassifier.from_preset("fast", random_state=0)
+    f_s = timed(estimator.fit, X, y)
+    accuracy = float(estimator.score(X_test, y_test))
+    print(f"F = {f_s:.1f} s (fast preset, {len(X)} images, test {accuracy:.4f})")
+    return {"F_s": round(f_s, 2), "test_accuracy": round(accuracy, 4), "n": len(X)}
+
+
+def train(name, seed, quick, epochs=None):
+    """Train one configuration epoch by epoch; its curve and final figures."""
+    dataset, description, make = CONFIGURATIONS[name]
+    n_train, n_test = (3_000, 1_000) if quick else (None, None)
+    X, y, X_test, y_test = load(dataset, n_train=n_train, n_test=n_test)
+    estimator = make(seed)
+    if epochs:
+        estimator.set_params(epochs=epochs)
+    print(f"{name} (seed {seed}): {description}; {estimator.epochs} epochs")
+    rows, train_s = [], 0.0
+    for epoch in range(1, estimator.epochs + 1):
+        epoch_s = timed(estimator.partial_fit, X, y, classes=range(10))
+        train_s += epoch_s
+        accuracy = float(estimator.score(X_test, y_test))
+        rows.append(
+            {
+                "epoch": epoch,
+                "train_s": round(train_s, 2),
+                "test_accuracy": round(accuracy, 4),
+                "train_loss": round(estimator.history_["loss"][-1], 4),
+            }
+        )
+        print(
+            f"  epoch {epoch:3d}  {epoch_s:6.1f} s  (total {train_s:7.1f} s)  "
+            f"test accuracy {accuracy:.4f}",
+            flush=True,
+        )
+    params = estimator.get_params()
+    return {
+        "configuration": name,
+        "description": description,
+        "dataset": dataset,
+        "random_state": seed,
+        "params": {k: repr(v) for k, v in params.items()},
+        "parameters": estimator.model_.count_params(),
+        "n_train": len(X),
+        "n_test": len(X_test),
+        "train_s": round(train_s, 2),
+        "test_accuracy": rows[-1]["test_accuracy"],
+        "curve": rows,
+    }
+
+
+def plot(path):
+    """Test accuracy against training time (in F) of every result file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f_s = json.loads(F_FILE.read_text())["F_s"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, dataset in zip(axes, ("fashion", "mnist")):
+        for result in sorted(RESULTS_DIR.glob("accuracy_*_seed*.json")):
+            report = json.loads(result.read_text())
+            if report["dataset"] != dataset or report.get("quick"):
+                continue
+            curve = report["curve"]
+            ax.plot(
+                [row["train_s"] / f_s for row in curve],
+                [100 * row["test_accuracy"] for row in curve],
+                marker=".",
+                label=f"{report['configuration']} (seed {report['random_state']})",
+            )
+        ax.set_title("Fashion-MNIST" if dataset == "fashion" else "MNIST")
+        ax.set_xlabel(f"training time in F (F = {f_s:.0f} s on this machine)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(
+            90 if dataset == "fashion" else 98, 95 if dataset == "fashion" else 100
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"Wrote {path}")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("configurations", nargs="*", help="see --list")
+    parser.add_argument("--seed", type=int, nargs="+", default=[0])
+    parser.add_argument("--epochs", type=int, help="override the epochs")
+    parser.add_argument("--measure-f", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="3,000 images")
+    parser.add_argument("--plot", action="store_true")
+    parser.add_argument("--list", action="store_true")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    unknown = set(args.configurations) - set(CONFIGURATIONS)
+    if unknown:
+        sys.exit(f"Unknown configuration(s) {sorted(unknown)}; see --list.")
+    if args.list:
+        for name, (dataset, description, _) in CONFIGURATIONS.items():
+            print(f"{name:14s} {dataset:8s} {description}")
+        return
+    suffix = "_quick" if args.quick else ""
+    if args.measure_f:
+        load_before = os.getloadavg()
+        report = measure_f(args.quick)
+        report["machine"] = environment(load_before)
+        write_report(report, RESULTS_DIR / f"accuracy_F{suffix}.json")
+    for name in args.configurations:
+        for seed in args.seed:
+            load_before = os.getloadavg()
+            report = train(name, seed, args.quick, args.epochs)
+            report["quick"] = args.quick
+            report["machine"] = environment(load_before)
+            report["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+            if F_FILE.exists():
+                f_s = json.loads(F_FILE.read_text())["F_s"]
+                report["train_F"] = round(report["train_s"] / f_s, 2)
+                print(f"  {report['train_s']:.0f} s = {report['train_F']:.2f} F")
+            write_report(
+                report, RESULTS_DIR / f"accuracy_{name}_seed{seed}{suffix}.json"
+            )
+    if args.plot:
+        plot(RESULTS_DIR / "accuracy.png")
+
+
+if __name__ == "__main__":
+    main()
