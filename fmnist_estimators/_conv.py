@@ -184,9 +184,10 @@ class ConvNetClassifier(BaseKerasClassifier):
 
     test_time_augmentation : {"flip"} or None, default=None
         ``"flip"``: ``predict_proba`` averages the probabilities of each image
-        and of its mirror image (twice the prediction time). Pairs with
-        ``augmentation="shift_flip"``, which trains on mirrored images; not
-        for data whose classes change when mirrored (digits).
+        and of its mirror image (twice the prediction time). Only for a
+        network trained with ``augmentation="shift_flip"``: Fashion-MNIST's
+        shoes all face one way, and a network that never saw them mirrored
+        misreads them. Not for digits.
 
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images when

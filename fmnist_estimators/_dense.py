@@ -62,8 +62,9 @@ class DenseNetClassifier(BaseKerasClassifier):
 
     test_time_augmentation : {"flip"} or None, default=None
         ``"flip"``: ``predict_proba`` averages the probabilities of each image
-        and of its mirror image (twice the prediction time). Pairs with
-        ``augmentation="shift_flip"``; not for digits.
+        and of its mirror image (twice the prediction time). Only for a
+        network trained with ``augmentation="shift_flip"`` (see
+        :class:`ConvNetClassifier`). Not for digits.
 
     learning_rate : float, default=0.002
         Optimizer step size; ``None`` keeps the Keras default of the chosen
