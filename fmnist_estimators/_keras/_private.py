@@ -79,9 +79,9 @@ def available(*names):
     for name in missing:
         if name not in _warned:
             _warned.add(name)
+            owner, attribute = name.split(".")
             warnings.warn(
-                f"{OWNERS[name.split('.')[0]]}.{name.split('.')[1]} is not in "
-                f"Keras {keras.__version__}: "
+                f"{OWNERS[owner]}.{attribute} is not in Keras {keras.__version__}: "
                 f"{PRIVATE_NAMES[name]}. fmnist_estimators was tested with "
                 "Keras 3.0-3.15.",
                 RuntimeWarning,
