@@ -55,6 +55,39 @@ def timed(function, *args, **kwargs):
     return time.perf_counter() - start
 
 
+def train_by_epoch(estimator, X, y, X_test, y_test):
+    """Train ``estimator`` one epoch per ``partial_fit`` call, scoring the test set.
+
+    The learning-rate schedule spans the estimator's ``epochs`` calls, as in
+    one ``fit``. Prints a line per epoch; returns the rows of the curve
+    (``epoch``, ``epoch_s``, ``train_s`` — the sum of the calls, evaluation
+    not counted —, ``test_accuracy``, ``train_loss``, ``predict_s``).
+    """
+    rows, train_s = [], 0.0
+    classes = np.unique(y)
+    for epoch in range(1, estimator.epochs + 1):
+        epoch_s = timed(estimator.partial_fit, X, y, classes=classes)
+        train_s += epoch_s
+        start = time.perf_counter()
+        accuracy = float(estimator.score(X_test, y_test))
+        rows.append(
+            {
+                "epoch": epoch,
+                "epoch_s": round(epoch_s, 2),
+                "train_s": round(train_s, 2),
+                "test_accuracy": round(accuracy, 4),
+                "train_loss": round(estimator.history_["loss"][-1], 4),
+                "predict_s": round(time.perf_counter() - start, 2),
+            }
+        )
+        print(
+            f"  epoch {epoch:3d}  {epoch_s:7.1f} s  (total {train_s:8.1f} s)  "
+            f"test accuracy {accuracy:.4f}",
+            flush=True,
+        )
+    return rows
+
+
 def environment(load_before=None):
     """Machine, load and library versions, for the JSON report.
 

@@ -42,7 +42,14 @@ from pathlib import Path
 # Run from anywhere: the shared helpers sit beside this script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    RESULTS_DIR,
+    environment,
+    load,
+    timed,
+    train_by_epoch,
+    write_report,
+)
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier  # noqa: E402
 
@@ -86,6 +93,13 @@ MNIST_DENSE = dict(
 )
 
 F_FILE = RESULTS_DIR / "accuracy_F.json"
+
+
+def _f_seconds():
+    """F from an earlier ``--measure-f`` on this machine, or ``None``."""
+    return json.loads(F_FILE.read_text())["F_s"] if F_FILE.exists() else None
+
+
 YLIM = {"fashion": (88, 95), "mnist": (98, 100)}
 
 
@@ -108,24 +122,7 @@ def train(name, seed, quick, epochs=None):
     if epochs:
         estimator.set_params(epochs=epochs)
     print(f"{name} (seed {seed}): {description}; {estimator.epochs} epochs")
-    rows, train_s = [], 0.0
-    for epoch in range(1, estimator.epochs + 1):
-        epoch_s = timed(estimator.partial_fit, X, y, classes=range(10))
-        train_s += epoch_s
-        accuracy = float(estimator.score(X_test, y_test))
-        rows.append(
-            {
-                "epoch": epoch,
-                "train_s": round(train_s, 2),
-                "test_accuracy": round(accuracy, 4),
-                "train_loss": round(estimator.history_["loss"][-1], 4),
-            }
-        )
-        print(
-            f"  epoch {epoch:3d}  {epoch_s:6.1f} s  (total {train_s:7.1f} s)  "
-            f"test accuracy {accuracy:.4f}",
-            flush=True,
-        )
+    rows = train_by_epoch(estimator, X, y, X_test, y_test)
     params = estimator.get_params()
     return {
         "configuration": name,
@@ -136,7 +133,7 @@ def train(name, seed, quick, epochs=None):
         "parameters": estimator.model_.count_params(),
         "n_train": len(X),
         "n_test": len(X_test),
-        "train_s": round(train_s, 2),
+        "train_s": rows[-1]["train_s"],
         "test_accuracy": rows[-1]["test_accuracy"],
         "curve": rows,
     }
@@ -196,7 +193,7 @@ def plot(path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    f_s = json.loads(F_FILE.read_text())["F_s"]
+    f_s = _f_seconds()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, dataset in zip(axes, ("fashion", "mnist")):
         for result in sorted(RESULTS_DIR.glob("accuracy_*_seed*.json")):
@@ -260,8 +257,7 @@ def main():
             report["quick"] = args.quick
             report["machine"] = environment(load_before)
             report["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-            if F_FILE.exists():
-                f_s = json.loads(F_FILE.read_text())["F_s"]
+            if f_s := _f_seconds():
                 report["train_F"] = round(report["train_s"] / f_s, 2)
                 print(f"  {report['train_s']:.0f} s = {report['train_F']:.2f} F")
             write_report(
@@ -271,8 +267,7 @@ def main():
         load_before = os.getloadavg()
         report = run_dense_study(args.quick)
         report["machine"] = environment(load_before)
-        if F_FILE.exists():
-            f_s = json.loads(F_FILE.read_text())["F_s"]
+        if f_s := _f_seconds():
             report["search_F"] = round(report["search_s"] / f_s, 2)
             print(f"  search {report['search_F']:.2f} F")
         write_report(report, RESULTS_DIR / f"accuracy_dense_study{suffix}.json")

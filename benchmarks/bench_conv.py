@@ -38,7 +38,6 @@ import argparse
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,14 @@ import numpy as np
 # Run from anywhere: the shared helpers sit beside this script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    RESULTS_DIR,
+    environment,
+    load,
+    timed,
+    train_by_epoch,
+    write_report,
+)
 
 from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier  # noqa: E402
 
@@ -202,28 +208,8 @@ def run_training(args, n_train, n_test):
         name, epochs=epochs, random_state=args.random_seed
     )
     print(f"Training {name} on {len(X)} images for {epochs} epochs")
-    rows, train_s = [], 0.0
-    for epoch in range(1, epochs + 1):
-        # One epoch per call; the learning-rate schedule spans ``epochs`` calls.
-        epoch_s = timed(estimator.partial_fit, X, y)
-        train_s += epoch_s
-        start = time.perf_counter()
-        accuracy = float(estimator.score(X_test, y_test))
-        rows.append(
-            {
-                "epoch": epoch,
-                "epoch_s": round(epoch_s, 2),
-                "train_s": round(train_s, 2),
-                "test_accuracy": round(accuracy, 4),
-                "train_loss": round(estimator.history_["loss"][-1], 4),
-                "predict_s": round(time.perf_counter() - start, 2),
-            }
-        )
-        print(
-            f"  epoch {epoch:3d}  {epoch_s:7.1f} s  (total {train_s:8.1f} s)  "
-            f"test accuracy {accuracy:.4f}",
-            flush=True,
-        )
+    rows = train_by_epoch(estimator, X, y, X_test, y_test)
+    train_s = rows[-1]["train_s"]
     return {
         "preset": name,
         "parameters": estimator.model_.count_params(),
