@@ -445,8 +445,9 @@ def make_pca_svc_pipeline(
     >>> X, y = load_fashion_mnist_sample(return_X_y=True)
     >>> X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
     >>> model = make_pca_svc_pipeline(random_state=0).fit(X, y)
-    >>> round(model.score(X_test, y_test), 2)
-    0.86
+    >>> score = model.score(X_test, y_test)  # 0.856 on the embedded sample
+    >>> bool(score > 0.84)
+    True
     >>> proba = model.predict_proba(X_test)  # rows sum to 1, argmax is predict
     >>> bool((model.classes_[proba.argmax(axis=1)] == model.predict(X_test)).all())
     True
@@ -457,7 +458,17 @@ def make_pca_svc_pipeline(
                 "scale",
                 FunctionTransformer(_scale_pixels, feature_names_out="one-to-one"),
             ),
-            ("pca", PCA(n_components, random_state=random_state)),
+            # Exact PCA from the covariance of the few hundred features: faster
+            # than the randomized solver that "auto" picks below ten images per
+            # feature (a 5,000-image sample), and what "auto" picks above.
+            (
+                "pca",
+                PCA(
+                    n_components,
+                    svd_solver="covariance_eigh",
+                    random_state=random_state,
+                ),
+            ),
             ("svc", _svc_step(C, probability)),
         ]
     )
@@ -526,8 +537,9 @@ def make_patch_pca_svc_pipeline(
     >>> X, y = load_fashion_mnist_sample(return_X_y=True)
     >>> X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
     >>> model = make_patch_pca_svc_pipeline(random_state=0).fit(X, y)
-    >>> round(model.score(X_test, y_test), 2)
-    0.9
+    >>> score = model.score(X_test, y_test)  # 0.906 on the embedded sample
+    >>> bool(score > 0.89)
+    True
     """
     return Pipeline(
         [
@@ -541,7 +553,17 @@ def make_patch_pca_svc_pipeline(
                 ),
             ),
             ("scale", StandardScaler()),
-            ("pca", PCA(n_components, random_state=random_state)),
+            # Exact PCA from the covariance of the few hundred features: faster
+            # than the randomized solver that "auto" picks below ten images per
+            # feature (a 5,000-image sample), and what "auto" picks above.
+            (
+                "pca",
+                PCA(
+                    n_components,
+                    svd_solver="covariance_eigh",
+                    random_state=random_state,
+                ),
+            ),
             ("svc", _svc_step(C, probability)),
         ]
     )
