@@ -77,13 +77,16 @@ PRESETS = {
 # Derived presets: a base preset's parameters with a few changed.
 PRESETS |= {
     # grouped_small trained for a fixed budget of about 7 F (F: the fit time
-    # of "fast" on 60,000 images): 18 epochs instead of 30, label smoothing,
-    # and each image averaged with its mirror image at predict time.
+    # of "fast" on 60,000 images): 17 epochs instead of 30, no dropout in the
+    # convolutional blocks (a short run underfits: validation accuracy 94.7 %
+    # instead of 94.3 % after 18 epochs), label smoothing, and each image
+    # averaged with its mirror image at predict time.
     "best_cpu": {
         **PRESETS["grouped_small"],
+        "conv_dropout": 0.0,
         "test_time_augmentation": "flip",
         "label_smoothing": 0.1,
-        "epochs": 18,
+        "epochs": 17,
     },
     # Handwritten digits (MNIST): the "fast" network trained on shifted
     # digits, never mirrored (a mirrored digit is another symbol or none).
