@@ -15,9 +15,9 @@ Models (``--models``; see ``compare_models.py`` for their search spaces)::
     svc          classical.make_pca_svc_pipeline: PCA + RBF SVC
     mlp          scikit-learn MLPClassifier (128)
     dense        DenseNetClassifier with its defaults
-    dense_tuned  DenseNetClassifier of 512 units, dropout and learning rate
+    dense_tuned  DenseNetClassifier of 256 units, dropout and learning rate
                  tuned by HyperbandSearchCV (warm-started successive halving
-                 on epochs: 3 candidates for 5 epochs, the best to 15)
+                 on epochs: 3 candidates for 4 epochs, the best to 12)
     conv         ConvNetClassifier, the "fast" preset (3 of its 8 epochs below
                  20,000 training images, to keep the sample run short)
 
