@@ -12,11 +12,12 @@ import dataclasses
 import math
 from collections.abc import Callable
 
+import numpy as np
 from scipy.stats import loguniform, randint
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 
 from fmnist_estimators import (
     ConvNetClassifier,
@@ -62,27 +63,29 @@ def _patch_pca_svc(random_state, n_train):
     return model.set_params(pca__n_components=min(n_components, n_train // 10))
 
 
+def as_float32(X):
+    """``X`` as float32, the precision the networks train in."""
+    return np.asarray(X, dtype=np.float32)
+
+
+def _scaled_pixels():
+    # MinMaxScaler keeps float32 (from uint8 pixels it would make float64):
+    # the baselines' matrix products then run at the networks' precision, about
+    # twice as fast (LogisticRegression 0.45 s instead of 0.9 s per fit on a
+    # fold of the sample, MLPClassifier 0.64 s instead of 1.1 s).
+    return [("float32", FunctionTransformer(as_float32)), ("scale", MinMaxScaler())]
+
+
 def _logreg(random_state, n_train):
     return Pipeline(
-        [
-            ("scale", MinMaxScaler()),
-            ("logreg", LogisticRegression(max_iter=100, random_state=random_state)),
-        ]
+        _scaled_pixels()
+        + [("logreg", LogisticRegression(max_iter=100, random_state=random_state))]
     )
 
 
 def _mlp(random_state, n_train):
-    return Pipeline(
-        [
-            ("scale", MinMaxScaler()),
-            (
-                "mlp",
-                MLPClassifier(
-                    (128,), batch_size=128, max_iter=20, random_state=random_state
-                ),
-            ),
-        ]
-    )
+    mlp = MLPClassifier((128,), batch_size=128, max_iter=20, random_state=random_state)
+    return Pipeline(_scaled_pixels() + [("mlp", mlp)])
 
 
 # Below this many training images (the embedded sample) the CNN trains
