@@ -116,6 +116,16 @@ def _fill_probability_doc(func):
     return func
 
 
+def _pca_step(n_components, random_state):
+    """The pipelines' PCA of a few hundred features.
+
+    Exact, from their covariance: faster than the randomized solver that
+    "auto" picks below ten images per feature (a 5,000-image sample), and what
+    "auto" picks above.
+    """
+    return PCA(n_components, svd_solver="covariance_eigh", random_state=random_state)
+
+
 def _svc_step(C, probability):
     """The RBF SVC, calibrated for :term:`predict_proba` when ``probability``."""
     svc = SVC(C=C)
@@ -458,17 +468,7 @@ def make_pca_svc_pipeline(
                 "scale",
                 FunctionTransformer(_scale_pixels, feature_names_out="one-to-one"),
             ),
-            # Exact PCA from the covariance of the few hundred features: faster
-            # than the randomized solver that "auto" picks below ten images per
-            # feature (a 5,000-image sample), and what "auto" picks above.
-            (
-                "pca",
-                PCA(
-                    n_components,
-                    svd_solver="covariance_eigh",
-                    random_state=random_state,
-                ),
-            ),
+            ("pca", _pca_step(n_components, random_state)),
             ("svc", _svc_step(C, probability)),
         ]
     )
@@ -553,17 +553,7 @@ def make_patch_pca_svc_pipeline(
                 ),
             ),
             ("scale", StandardScaler()),
-            # Exact PCA from the covariance of the few hundred features: faster
-            # than the randomized solver that "auto" picks below ten images per
-            # feature (a 5,000-image sample), and what "auto" picks above.
-            (
-                "pca",
-                PCA(
-                    n_components,
-                    svd_solver="covariance_eigh",
-                    random_state=random_state,
-                ),
-            ),
+            ("pca", _pca_step(n_components, random_state)),
             ("svc", _svc_step(C, probability)),
         ]
     )
