@@ -114,14 +114,18 @@ def measure_f(quick):
     return {"F_s": round(f_s, 2), "test_accuracy": round(accuracy, 4), "n": len(X)}
 
 
-def validation_split(X, y):
-    """A stratified split of the training set: 10,000 (a sixth) to validate."""
-    from sklearn.model_selection import train_test_split
+def validation_splitter():
+    """One stratified split of the training set: 10,000 images (a sixth) to
+    validate, the same for ``--validation`` and ``--dense-study``."""
+    from sklearn.model_selection import StratifiedShuffleSplit
 
-    X, X_val, y, y_val = train_test_split(
-        X, y, test_size=1 / 6, stratify=y, random_state=0
-    )
-    return X, y, X_val, y_val
+    return StratifiedShuffleSplit(n_splits=1, test_size=1 / 6, random_state=0)
+
+
+def validation_split(X, y):
+    """Training and validation images and labels of :func:`validation_splitter`."""
+    train, val = next(validation_splitter().split(X, y))
+    return X[train], y[train], X[val], y[val]
 
 
 def train(name, seed, quick, epochs=None, overrides=None, validation=False):
@@ -169,8 +173,6 @@ def _plain(value):
 def run_dense_study(quick):
     """The dense_cpu study on a validation split of the training set, then its
     winner (refit on every training image) scored once on the test set."""
-    from sklearn.model_selection import StratifiedShuffleSplit
-
     from fmnist_estimators.search import format_table
     from fmnist_estimators.studies import run_study
 
@@ -178,7 +180,7 @@ def run_dense_study(quick):
     X, y, X_test, y_test = load("fashion", n_train=n_train, n_test=n_test)
     # One split of 10,000 validation images (a sixth): four candidates cost
     # four trainings instead of twelve with 3-fold cross-validation.
-    cv = StratifiedShuffleSplit(n_splits=1, test_size=1 / 6, random_state=0)
+    cv = validation_splitter()
     start = time.perf_counter()
     table, search = run_study(
         "dense_cpu", X, y, cv=cv, verbose=1, as_frame=False, return_search=True
