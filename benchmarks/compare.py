@@ -27,6 +27,11 @@ macro precision, recall and F1 and, from its ``predict_proba``, by macro
 one-vs-rest ROC AUC, log-loss and the expected calibration error (ECE) of its
 top label, drawn as a reliability diagram.
 
+A calibrated SVC (the ``predict_proba`` of ``classical`` and ``svc``) is
+tuned without its calibration when the scorer judges labels only, as
+accuracy does: its predictions are those of the bare SVC, whose fit costs
+half as much or less, and the best candidate is refit calibrated.
+
 Fit time is the refit of the best candidate on the whole training set;
 predict time is measured after a warm-up call on training images (a network
 traces its graph on the first call). Every process computes with one BLAS and
@@ -233,20 +238,33 @@ def load_data(args):
 # -- one model ------------------------------------------------------------------------
 
 
-def make_search(model, strategy, cv, args, n_train):
+def make_search(model, strategy, cv, args, n_train, *, label_only=False):
+    """The search that tunes ``model``.
+
+    ``label_only``: the search of a calibrated SVC, bare and without refit.
+    """
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     from fmnist_estimators.search import HyperbandSearchCV
 
     estimator = model.build(args.random_state, n_train)
+    grid, distributions = model.grid, model.distributions
+    if label_only:
+        estimator, grid, distributions = uncalibrated(model, estimator)
     # A failing candidate scores NaN (shown in the log) instead of ending the run.
-    common = dict(cv=cv, scoring=args.scoring, n_jobs=args.n_jobs, error_score=np.nan)
+    common = dict(
+        cv=cv,
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        error_score=np.nan,
+        refit=not label_only,
+    )
     if not model.tuned or strategy == "grid":
-        return GridSearchCV(estimator, model.grid, **common)
+        return GridSearchCV(estimator, grid, **common)
     if strategy == "random":
         return RandomizedSearchCV(
             estimator,
-            model.distributions,
+            distributions,
             n_iter=model.n_iter,
             random_state=args.random_state,
             **common,
@@ -255,7 +273,7 @@ def make_search(model, strategy, cv, args, n_train):
         # Successive halving on epochs that continues each survivor.
         return HyperbandSearchCV(
             estimator,
-            model.distributions,
+            distributions,
             max_epochs=model.max_epochs,
             min_epochs=model.min_epochs,
             n_candidates=model.n_iter,
@@ -267,12 +285,70 @@ def make_search(model, strategy, cv, args, n_train):
 
     return HalvingRandomSearchCV(
         estimator,
-        model.distributions,
+        distributions,
         n_candidates=max(model.n_iter, 3),
         min_resources="exhaust",
         random_state=args.random_state,
         **common,
     )
+
+
+# Scorers of predicted labels, with their variants (f1_macro, ...): under them
+# a calibrated SVC is tuned without its calibration (see ``uncalibrated``).
+LABEL_SCORERS = (
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "jaccard",
+    "matthews_corrcoef",
+)
+
+
+def scores_labels(scoring):
+    """Whether scorer ``scoring`` judges predicted labels only."""
+    return any(scoring == n or scoring.startswith(n + "_") for n in LABEL_SCORERS)
+
+
+def uncalibrated(model, estimator):
+    """``estimator`` with the bare SVC for its calibrated one, and the search spaces.
+
+    The calibrated SVC (``ensemble=False``) predicts with the SVC it fits on
+    all the data, the class of the largest one-vs-rest decision value, as
+    ``SVC(break_ties=True)`` does: the bare SVC gets the same cross-validation
+    scores under a label scorer, without the calibration's three extra SVC
+    fits (half of the classical pipeline's fit time, 60 % of the PCA + SVC's).
+    """
+    from sklearn.base import clone
+
+    step = model.calibrated_step
+    svc = clone(estimator.get_params()[step].estimator).set_params(break_ties=True)
+    estimator = clone(estimator).set_params(**{step: svc})
+
+    def rename(space):
+        calibrated = f"{step}__estimator__"
+        return {name.replace(calibrated, f"{step}__"): v for name, v in space.items()}
+
+    return estimator, rename(model.grid), rename(model.distributions)
+
+
+def calibrated_params(model, params):
+    """``params`` of an ``uncalibrated`` search, named for the calibrated model."""
+    step = f"{model.calibrated_step}__"
+    return {
+        step + "estimator__" + name[len(step) :] if name.startswith(step) else name: v
+        for name, v in params.items()
+    }
+
+
+def refit_calibrated(model, params, X, y, args):
+    """The calibrated model with the best ``params`` of its bare search, fitted."""
+    best = model.build(args.random_state, len(y))
+    best.set_params(**calibrated_params(model, params))
+    start = time.perf_counter()
+    best.fit(X, y)
+    return best, time.perf_counter() - start
 
 
 def final_step(estimator):
@@ -337,17 +413,24 @@ def run_model(model, data, cv, args, log):
 
     X, y, X_test, y_test, class_names = data
     strategy = model.search if args.search == "auto" else args.search
-    search = make_search(model, strategy, cv, args, n_train=len(y))
+    # The predictions of a calibrated SVC are those of the bare SVC: tune that.
+    label_only = model.calibrated_step is not None and scores_labels(args.scoring)
+    search = make_search(model, strategy, cv, args, len(y), label_only=label_only)
     kind = type(search).__name__
-    log(f"  {kind}, {model.label}")
+    log(f"  {kind}, {model.label}" + (", tuned uncalibrated" if label_only else ""))
     start = time.perf_counter()
     search.fit(X, y)
+    if label_only:
+        best, fit_time = refit_calibrated(model, search.best_params_, X, y, args)
+        best_params = calibrated_params(model, search.best_params_)
+    else:
+        best, fit_time = search.best_estimator_, search.refit_time_
+        best_params = dict(search.best_params_)
     search_time = time.perf_counter() - start
     candidates = results_table(search, as_frame=False)
     for row in sorted(candidates, key=lambda r: (r.get("iter") or 0, r["rank"])):
         log("    " + format_candidate(row))
 
-    best = search.best_estimator_
     # Warm up on training images (a network traces its predict graph on the
     # first call): the timing below is the steady throughput.
     best.predict(X[:10])
@@ -362,7 +445,6 @@ def run_model(model, data, cv, args, log):
     matrix = confusion_matrix(y_test, y_pred, labels=labels)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     history = getattr(final_step(best), "history_", None)
-    best_params = {k: v for k, v in search.best_params_.items()}
     i = search.best_index_
     record = {
         "model": model.name,
@@ -379,7 +461,7 @@ def run_model(model, data, cv, args, log):
         "recall_macro": recall,
         "f1_macro": f1,
         **probability_quality(best, X_test, y_test),
-        "fit_time_s": search.refit_time_,
+        "fit_time_s": fit_time,
         "predict_time_per_1000_s": predict_time / len(y_test) * 1000,
         "search_time_s": search_time,
         "best_params": best_params,

@@ -49,6 +49,9 @@ class Model:
     # compare.py continues each survivor (HyperbandSearchCV).
     min_epochs: int = 1
     max_epochs: int = 9
+    # The pipeline step that is a calibrated SVC (CalibratedClassifierCV),
+    # which compare.py tunes without its calibration under a label scorer.
+    calibrated_step: str | None = None
 
     @property
     def tuned(self):
@@ -122,6 +125,7 @@ MODELS = {
             grid={},
             # the SVC inside the calibration that gives predict_proba
             distributions={"svc__estimator__C": loguniform(3, 30)},
+            calibrated_step="svc",
         ),
         Model(
             "logreg",
@@ -143,6 +147,7 @@ MODELS = {
                 "svc__estimator__C": loguniform(1, 30),
             },
             search="random",
+            calibrated_step="svc",
         ),
         Model(
             "mlp",

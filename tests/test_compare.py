@@ -127,13 +127,17 @@ def test_compare_rejects_unknown_scorers():
     assert "unknown scorer 'acuracy'" in result.stderr
 
 
-def _report():
-    """benchmarks/compare_report.py as a module."""
-    path = SCRIPT.parent / "compare_report.py"
-    spec = importlib.util.spec_from_file_location("compare_report", path)
+def _module(name):
+    """benchmarks/<name>.py as a module."""
+    path = SCRIPT.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _report():
+    return _module("compare_report")
 
 
 def _record(model, *, ece=None, family="network", proba_note=None):
@@ -203,3 +207,57 @@ def test_compare_rejects_unknown_models():
     )
     assert result.returncode == 2
     assert "unknown model(s) ['nope']" in result.stderr
+
+
+def test_label_scorers():
+    compare = _module("compare")
+    for scoring in ("accuracy", "balanced_accuracy", "f1_macro", "recall_weighted"):
+        assert compare.scores_labels(scoring), scoring
+    probabilities = ("neg_log_loss", "roc_auc_ovr", "average_precision")
+    for scoring in probabilities + ("top_k_accuracy",):
+        assert not compare.scores_labels(scoring), scoring
+
+
+def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+    from sklearn.svm import SVC
+
+    from fmnist_estimators.datasets import load_fashion_mnist_sample
+
+    compare = _module("compare")
+    model = compare.MODELS["svc"]
+    X, y = load_fashion_mnist_sample(return_X_y=True)
+    X, X_test, y, y_test = train_test_split(
+        X, y, train_size=300, test_size=100, stratify=y, random_state=0
+    )
+    args = compare.parse_args(["--search", "grid", "--n-jobs", "1"])
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    bare = compare.make_search(model, "grid", cv, args, len(y), label_only=True)
+    calibrated = compare.make_search(model, "grid", cv, args, len(y))
+    assert type(bare.estimator[-1]) is SVC and bare.refit is False
+    assert "svc__C" in bare.param_grid and "svc__estimator__C" in calibrated.param_grid
+    bare.fit(X, y)
+    calibrated.fit(X, y)
+    # The same SVCs predict the same labels: the scores are equal, not close.
+    np.testing.assert_array_equal(
+        bare.cv_results_["mean_test_score"], calibrated.cv_results_["mean_test_score"]
+    )
+    params = compare.calibrated_params(model, bare.best_params_)
+    assert params == calibrated.best_params_
+
+    lines = []
+    data = (X, y, X_test, y_test, [str(k) for k in range(10)])
+    record = compare.run_model(model, data, cv, args, lines.append)
+    assert "tuned uncalibrated" in lines[0]
+    assert record["best_params"] == params
+    assert record["cv_mean"] == calibrated.best_score_
+    # the refit model is the calibrated one: it has predict_proba
+    assert record["proba_note"] is None and record["log_loss"] > 0
+    assert record["test_accuracy"] == calibrated.score(X_test, y_test)
+
+    args = compare.parse_args(["--search", "grid", "--scoring", "neg_log_loss"])
+    args.n_jobs = 1
+    lines = []
+    record = compare.run_model(model, data, cv, args, lines.append)
+    assert "uncalibrated" not in lines[0]
+    assert "svc__estimator__C" in record["best_params"]
