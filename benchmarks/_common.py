@@ -22,6 +22,12 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DATASETS = ("fashion", "mnist")
 
 
+def as_float32(X):
+    """``X`` as float32, the precision the networks train in (module level:
+    pipelines that use it pickle)."""
+    return np.asarray(X, dtype=np.float32)
+
+
 def load(dataset="fashion", *, n_train=None, n_test=None):
     """Training and test images and labels, the first ``n_train`` / ``n_test``.
 

@@ -41,7 +41,14 @@ from threadpoolctl import threadpool_limits
 # Run from anywhere: the shared helpers sit beside this script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATASETS, RESULTS_DIR, environment, load, write_report  # noqa: E402
+from _common import (  # noqa: E402
+    DATASETS,
+    RESULTS_DIR,
+    as_float32,
+    environment,
+    load,
+    write_report,
+)
 
 from fmnist_estimators import SVDSubspaceClassifier  # noqa: E402
 from fmnist_estimators.classical import (  # noqa: E402
@@ -81,17 +88,13 @@ class NumpyReference:
         return self.classes_[np.argmin(np.stack(residuals, axis=1), axis=1)]
 
 
-def _as_float32(X):
-    return X.astype(np.float32)
-
-
 # name -> (factory(random_state), input conversion)
 ESTIMATORS = {
     "reference-numpy": (lambda rs: NumpyReference(30), None),
-    "subspace-k30": (lambda rs: SVDSubspaceClassifier(30), _as_float32),
+    "subspace-k30": (lambda rs: SVDSubspaceClassifier(30), as_float32),
     "subspace-k30-rand": (
         lambda rs: SVDSubspaceClassifier(30, svd_solver="randomized", random_state=rs),
-        _as_float32,
+        as_float32,
     ),
     "subspace-k30-f64": (lambda rs: SVDSubspaceClassifier(30), None),
     "pca50-svc": (lambda rs: make_pca_svc_pipeline(50, random_state=rs), None),

@@ -12,7 +12,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-import numpy as np
+from _common import as_float32
 from scipy.stats import loguniform, randint
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -64,11 +64,6 @@ def _patch_pca_svc(random_state, n_train):
     # subsets of successive halving on samples.
     n_components = model.get_params()["pca__n_components"]
     return model.set_params(pca__n_components=min(n_components, n_train // 10))
-
-
-def as_float32(X):
-    """``X`` as float32, the precision the networks train in."""
-    return np.asarray(X, dtype=np.float32)
 
 
 def _scaled_pixels():
