@@ -1,0 +1,72 @@
+"""Every private name of scikit-learn the package relies on, in one place.
+
+scikit-learn's estimators are written with a few helpers that its public API
+does not export (parameter constraints, ``_fit_context``, the search base
+class). Each is imported here, and only here, so that a scikit-learn that
+moves one breaks this module with a message naming the version, not the
+estimators one by one. ``tests/test_private_names.py`` fails on any other
+module that imports a private scikit-learn name.
+"""
+
+import sklearn
+
+_TESTED = "scikit-learn 1.6-1.9"
+
+
+def _missing(name, error):
+    return ImportError(
+        f"fmnist_estimators needs {name} from scikit-learn, which "
+        f"scikit-learn {sklearn.__version__} does not have ({error}); it was "
+        f"tested with {_TESTED}. Install a tested version."
+    )
+
+
+try:  # parameter validation, as scikit-learn's own estimators declare it
+    from sklearn.utils._param_validation import (
+        Interval,
+        InvalidParameterError,
+        StrOptions,
+        validate_params,
+    )
+except ImportError as error:  # pragma: no cover - depends on the version
+    raise _missing("sklearn.utils._param_validation", error) from None
+
+try:  # validates the parameters of fit; skips nested validation
+    from sklearn.base import _fit_context as fit_context
+except ImportError as error:  # pragma: no cover
+    raise _missing("sklearn.base._fit_context", error) from None
+
+try:  # the base class of GridSearchCV and friends
+    from sklearn.model_selection._search import BaseSearchCV
+except ImportError as error:  # pragma: no cover
+    raise _missing("sklearn.model_selection._search.BaseSearchCV", error) from None
+
+try:
+    from sklearn.utils import _safe_indexing as safe_indexing
+except ImportError:  # pragma: no cover - public fallback, slower on lists
+    import numpy as np
+
+    def safe_indexing(X, indices):
+        """Rows ``indices`` of an array, a DataFrame or a list."""
+        if hasattr(X, "iloc"):
+            return X.iloc[indices]
+        if hasattr(X, "shape"):
+            return X[indices]
+        return [X[i] for i in np.asarray(indices)]
+
+
+try:
+    from sklearn.utils.validation import _check_sample_weight as check_sample_weight
+except ImportError as error:  # pragma: no cover
+    raise _missing("sklearn.utils.validation._check_sample_weight", error) from None
+
+__all__ = [
+    "BaseSearchCV",
+    "Interval",
+    "InvalidParameterError",
+    "StrOptions",
+    "check_sample_weight",
+    "fit_context",
+    "safe_indexing",
+    "validate_params",
+]
