@@ -2,12 +2,11 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ._docstrings import fill_doc
 from ._images import flip_horizontal, image_shape
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
+from ._sklearn_compat import Interval, StrOptions
 
 # Named starting points: the networks of the studies our users reproduce, and
 # the budget-sized ones measured in benchmarks/bench_conv.py. Each is a dict of
@@ -356,7 +355,7 @@ class ConvNetClassifier(BaseKerasClassifier):
             return [X]
         return [X, flip_horizontal(X, self._network_input_shape)]
 
-    def _network_builder(self):
+    def _network_builder(self, phase=None):
         from ._keras._layers import conv_net
 
         filters = int_tuple(self.filters, "filters")

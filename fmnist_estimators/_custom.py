@@ -154,7 +154,7 @@ class KerasModelClassifier(BaseKerasClassifier):
             self._model_params[name] = params.pop(name)
         return super().set_params(**params)
 
-    def _network_builder(self):
+    def _network_builder(self, phase=None):
         model = self.model
         if model is None or not callable(model):
             raise TypeError(

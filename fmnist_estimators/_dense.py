@@ -2,12 +2,11 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ._docstrings import fill_doc
 from ._images import flip_horizontal, image_shape
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
+from ._sklearn_compat import Interval, StrOptions
 
 
 @fill_doc
@@ -181,7 +180,7 @@ class DenseNetClassifier(BaseKerasClassifier):
     def _input_shape(self, X):
         return (X.shape[1],)
 
-    def _network_builder(self):
+    def _network_builder(self, phase=None):
         from ._keras._layers import dense_net
 
         return dense_net, {

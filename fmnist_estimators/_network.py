@@ -15,16 +15,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._images import flatten_images
 from ._keras._names import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
+from ._phases import Phase
+from ._sklearn_compat import Interval, StrOptions, fit_context
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "OPTIMIZERS", "BaseKerasClassifier"]
 
@@ -100,6 +101,14 @@ def auto_pixel_scale(X):
     return 1.0
 
 
+def _detached(callbacks):
+    """The callbacks of a finished fit, without the model they pointed to, so
+    that ``callbacks_`` pickles and clones without a copy of the network."""
+    for callback in callbacks:
+        callback.set_model(None)
+    return callbacks
+
+
 def int_tuple(value, name, length=None):
     """``value`` as a tuple of positive ints; an int is repeated ``length`` times."""
     values = (value,) * (length or 1) if isinstance(value, Integral) else tuple(value)
@@ -117,13 +126,28 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
     # How the network's arguments are named among the estimator's parameters.
     _network_param_prefix = ""
 
-    # -- hooks for subclasses -------------------------------------------------
+    # -- what a network declares ------------------------------------------------
+    def training_phases(self):
+        """The training phases that ``fit`` runs with the current parameters.
+
+        One loop trains them in order (see :mod:`fmnist_estimators._phases`);
+        a warm-started ``fit`` or ``partial_fit`` continues the phase the
+        network is in, and a search on epochs drives the parameter that sets
+        the last phase's epochs.
+
+        Returns
+        -------
+        phases : list of Phase
+            ``[Phase("train")]`` for every network trained in one go.
+        """
+        return [Phase("train")]
+
     def _input_shape(self, X):
-        """Shape of one sample as the network sees it, from validated 2-D ``X``."""
+        """Shape of one image as the network sees it, from validated 2-D ``X``."""
         raise NotImplementedError
 
-    def _network_builder(self):
-        """``(model, params)``: what builds the network, and its arguments.
+    def _network_builder(self, phase):
+        """``(model, params)``: what builds the network of ``phase``.
 
         ``model`` is a function ``model(input_shape, n_classes, **params[,
         seed])`` returning an uncompiled ``keras.Model``, or a ``keras.Model``
@@ -131,27 +155,15 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """
         raise NotImplementedError
 
-    def _phase_training(self):
-        """``(epochs, learning_rate)`` of the training under way.
+    def _network_identity(self):
+        """What builds the network, beyond ``_network_builder``'s arguments."""
+        return {}
 
-        A network trained in phases (a head, then fine-tuning) returns each
-        phase's own: they size the learning-rate schedule.
-        """
-        return self.epochs, self.learning_rate
-
-    def _engine_pixel_scale(self):
-        """What the trained network multiplies its input by: ``pixel_scale_``,
-        or 1 for a network trained on features computed from the pixels."""
-        return self.pixel_scale_
-
-    def _training_inputs(self, X):
-        """What the trained network takes, from validated 2-D ``X``."""
-        return self._prepare(X)
-
-    def _fitted_model(self, model):
-        """``model_`` from the network just trained (which takes ``_prepare``'s
-        input, or ``_training_inputs``'s)."""
-        return model
+    def _feature_extractor(self):
+        """Model from raw images to the features of a ``"features"`` phase."""
+        raise NotImplementedError(
+            f"{type(self).__name__} declares no frozen feature extractor."
+        )
 
     def _predict_rows(self):
         """Images per prediction call; ``None`` for the engine's default."""
@@ -209,6 +221,33 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             X = X.astype(np.float32)
         return X.reshape((X.shape[0],) + self._network_input_shape)
 
+    def _phase_inputs(self, phase, X):
+        """What ``phase`` trains on, from validated 2-D ``X``: images, or the
+        frozen extractor's features, standardized with the statistics of the
+        network's first training images (computed once per call: every epoch
+        reuses them, and resized images never exist whole)."""
+        from ._keras._engine import predict_rows
+        from ._keras._features import feature_scaling
+
+        images = self._prepare(X)
+        if phase.inputs != "features":
+            return images
+        features = predict_rows(self._extractor(), images, rows=self._predict_rows())
+        if self._feature_scaling is None:
+            self._feature_scaling = feature_scaling(features)
+        scale, offset = self._feature_scaling
+        return (features * scale + offset).astype(np.float32)
+
+    def _extractor(self):
+        """The frozen feature extractor, built once per network (seeded, so
+        that a random backbone repeats with ``random_state``)."""
+        if self._extractor_model is None:
+            from ._keras._runtime import seeded
+
+            with seeded(self._seed_):
+                self._extractor_model = self._feature_extractor()
+        return self._extractor_model
+
     def _fit_pixel_scale(self, X):
         if self.pixel_scale != "auto":
             return float(self.pixel_scale)
@@ -232,7 +271,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             )
 
     def _validation_data(self, X_val, y_val):
-        """The user's validation set, validated and encoded, or ``None``."""
+        """The user's validation set as validated 2-D images and encoded
+        labels, or ``None``."""
         if X_val is None and y_val is None:
             return None
         if X_val is None or y_val is None:
@@ -258,7 +298,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 f"y_val contains labels {unseen.tolist()} that are not in the "
                 f"training labels {self.classes_.tolist()}."
             )
-        return self._training_inputs(X_val), np.searchsorted(self.classes_, y_val)
+        return X_val, np.searchsorted(self.classes_, y_val)
 
     def _weights(self, y_encoded, sample_weight):
         """Per-image training weights from ``sample_weight`` and ``class_weight``."""
@@ -289,7 +329,58 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         class_weights = per_class[y_encoded]
         return class_weights if weights is None else weights * class_weights
 
-    # -- fitting ------------------------------------------------------------------
+    def _encode_labels(self, y, classes=None):
+        check_classification_targets(y)
+        if classes is None:
+            self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.unique(classes)
+            unseen = np.setdiff1d(np.unique(y), self.classes_)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in classes "
+                    f"{self.classes_.tolist()}."
+                )
+            y_encoded = np.searchsorted(self.classes_, y)
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {self.classes_[0]}."
+            )
+        return y_encoded
+
+    def _check_classes(self, classes):
+        """``partial_fit``'s ``classes`` must repeat the fitted ``classes_``."""
+        if classes is None or np.array_equal(np.unique(classes), self.classes_):
+            return
+        raise ValueError(
+            f"classes={np.asarray(classes).tolist()} is not the same as on the "
+            f"first call to partial_fit, which fixed classes_="
+            f"{self.classes_.tolist()}; a fitted network's classes cannot change "
+            "(set warm_start=False, or clone the estimator, to train a new one)."
+        )
+
+    def _split(self, X, y, weights, validation):
+        """Training data and validation data of one phase."""
+        if validation is not None or not self.early_stopping:
+            return X, y, weights, validation
+        arrays = (X, y) if weights is None else (X, y, weights)
+        split = functools.partial(
+            train_test_split,
+            *arrays,
+            test_size=self.validation_fraction,
+            random_state=self._seed_,
+        )
+        try:
+            parts = split(stratify=y)
+        except ValueError:
+            # Too few samples of a class to stratify: a plain random split.
+            parts = split()
+        X, X_val, y, y_val = parts[:4]
+        weights = parts[4] if weights is not None else None
+        return X, y, weights, (X_val, y_val)
+
+    # -- what the optimizer and the network are made from -------------------------
     def _seed(self):
         return int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -307,31 +398,45 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _network_settings(self, X):
         """What the network is built from; a warm start cannot change it."""
-        model, params = self._network_builder()
+        model, params = self._network_builder(self.training_phases()[0])
         prefix = self._network_param_prefix
         return {
             "model": model,
             **{prefix + name: value for name, value in params.items()},
+            **self._network_identity(),
             "pixel_scale": self.pixel_scale,
             "input_shape": self._input_shape(X),
         }
 
-    def _new_keras_classifier(self, X):
+    def _steps_per_epoch(self, n_rows):
+        """Gradient steps of an epoch over ``n_rows`` training images (after
+        any validation split): what a cosine cycle is sized by."""
+        return max(1, int(np.ceil(n_rows / self.batch_size)))
+
+    def _compile_settings(self, phase, epochs, n_rows):
+        return {
+            "learning_rate": getattr(self, phase.learning_rate),
+            "decay_steps": epochs * self._steps_per_epoch(n_rows),
+            **self._optimizer_settings(),
+        }
+
+    def _new_keras_classifier(self, phase, epochs, n_rows):
         from ._keras._engine import make_keras_classifier
 
-        model, params = self._network_builder()
-        epochs, learning_rate = self._phase_training()
+        model, params = self._network_builder(phase)
+        features = phase.inputs == "features"
         settings = {
             "model": model,
             "params": params,
-            "input_shape": self._network_input_shape,
-            "pixel_scale": self._engine_pixel_scale(),
+            "input_shape": (
+                tuple(self._extractor().outputs[0].shape[1:])
+                if features
+                else self._network_input_shape
+            ),
+            # Features are not pixels: the extractor scaled the pixels.
+            "pixel_scale": 1.0 if features else self.pixel_scale_,
             "seed": self._seed_,
-            "compile": {
-                "learning_rate": learning_rate,
-                "decay_steps": epochs * self._steps_per_epoch(X.shape[0]),
-                **self._optimizer_settings(),
-            },
+            "compile": self._compile_settings(phase, epochs, n_rows),
         }
         return make_keras_classifier(settings, batch_size=self.batch_size)
 
@@ -353,46 +458,56 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 "warm_start=False (or clone the estimator) to train a new network."
             )
 
-    def _apply_training_settings(self, engine, n_rows, *, restart_schedule):
-        """Make a continued fit use this call's training parameters.
+    def _check_learning_rate_callbacks(self):
+        """A user's learning-rate callback cannot steer a cosine schedule."""
+        from ._keras._runtime import keras  # TensorFlow's quiet import first
+
+        if self.lr_schedule != "cosine":
+            return
+        setters = (
+            keras.callbacks.ReduceLROnPlateau,
+            keras.callbacks.LearningRateScheduler,
+        )
+        for callback in self.callbacks or ():
+            if isinstance(callback, setters):
+                raise ValueError(
+                    f"callbacks has a {type(callback).__name__}, which sets the "
+                    "learning rate, but lr_schedule='cosine' (the default of "
+                    f"{type(self).__name__}) already sets it at every step. Pass "
+                    "lr_schedule='constant' to let the callback steer the "
+                    "learning rate."
+                )
+
+    def _apply_training_settings(self, phase, epochs, n_rows, *, restart_schedule):
+        """Make a continued phase use this call's training parameters.
 
         A new optimizer (fresh moment estimates) when ``optimizer``,
         ``momentum``, ``lr_schedule`` or ``label_smoothing`` changed;
-        otherwise the same optimizer, with this call's ``learning_rate`` and,
-        for ``fit``, a cosine cycle over this call's ``epochs``
-        (``partial_fit`` goes on along the current cycle).
+        otherwise the same optimizer, with this call's learning rate and,
+        for ``fit``, a cosine cycle over this call's epochs (``partial_fit``
+        goes on along the current cycle).
         """
         from ._keras._optimizers import compile_model, set_learning_rate
 
-        epochs, learning_rate = self._phase_training()
+        engine = self.keras_classifier_
         engine.set_params(batch_size=self.batch_size)
-        decay_steps = epochs * self._steps_per_epoch(n_rows)
+        settings = self._compile_settings(phase, epochs, n_rows)
         if self._optimizer_settings() != self._optimizer_settings_:
-            compile_model(
-                engine.model_,
-                learning_rate=learning_rate,
-                decay_steps=decay_steps,
-                **self._optimizer_settings(),
-            )
+            compile_model(engine.model_, **settings)
             self._optimizer_settings_ = self._optimizer_settings()
             return
         set_learning_rate(
             engine.model_.optimizer,
-            learning_rate,
-            decay_steps=decay_steps,
+            settings["learning_rate"],
+            decay_steps=settings["decay_steps"],
             restart=restart_schedule,
         )
 
-    def _steps_per_epoch(self, n_samples):
-        if self.early_stopping:
-            n_samples -= int(np.ceil(n_samples * self.validation_fraction))
-        return max(1, int(np.ceil(n_samples / self.batch_size)))
-
+    # -- the training loop --------------------------------------------------------
     def _callbacks(self, epochs):
         """This call's Keras callbacks: ours, then fresh copies of the user's."""
-        import keras
-
         from ._keras._engine import EpochLog
+        from ._keras._runtime import keras
 
         user = list(self.callbacks or ())
         bad = [c for c in user if not isinstance(c, keras.callbacks.Callback)]
@@ -417,109 +532,74 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         # and searches see the same callbacks at every fit.
         return callbacks + [copy.deepcopy(c) for c in user]
 
-    def _split(self, X, y, weights, validation):
-        """Training data and validation data of one ``fit`` call."""
-        if validation is not None or not self.early_stopping:
-            return X, y, weights, validation
-        arrays = (X, y) if weights is None else (X, y, weights)
-        split = functools.partial(
-            train_test_split,
-            *arrays,
-            test_size=self.validation_fraction,
-            random_state=self._seed_,
-        )
-        try:
-            parts = split(stratify=y)
-        except ValueError:
-            # Too few samples of a class to stratify: a plain random split.
-            parts = split()
-        X, X_val, y, y_val = parts[:4]
-        weights = parts[4] if weights is not None else None
-        return X, y, weights, (X_val, y_val)
-
-    def _encode_labels(self, y, classes=None):
-        check_classification_targets(y)
-        if classes is None:
-            self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        else:
-            self.classes_ = np.unique(classes)
-            unseen = np.setdiff1d(np.unique(y), self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"y contains labels {unseen.tolist()} that are not in classes "
-                    f"{self.classes_.tolist()}."
-                )
-            y_encoded = np.searchsorted(self.classes_, y)
-        if self.classes_.size < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contains only one class: {self.classes_[0]}."
-            )
-        return y_encoded
-
     def _start_network(self, X):
-        """Decide everything a new network is built from, and wrap it."""
+        """Decide everything a new network is built from."""
         self._seed_ = None if self.random_state is None else self._seed()
         self.pixel_scale_ = self._fit_pixel_scale(X)
         self._network_input_shape = self._input_shape(X)
+        self._extractor_model = self._feature_scaling = self._head_model = None
         self._network_settings_ = self._network_settings(X)
-        self._optimizer_settings_ = self._optimizer_settings()
-        self.keras_classifier_ = self._new_keras_classifier(X)
         self.history_ = {}
 
-    def _train(
-        self,
-        X,
-        y,
-        *,
-        epochs,
-        classes=None,
-        sample_weight=None,
-        X_val=None,
-        y_val=None,
-        continue_training=False,
-        partial=False,
-    ):
-        """Fit for ``epochs`` epochs, from scratch or from the current weights."""
-        from ._keras._engine import fit_keras_classifier, recompute_batch_norm
+    def _start_phase(self, phase, epochs, X):
+        """A new engine for ``phase``: a new network (the first phase) or one
+        that continues the previous phase's weights, with a new optimizer."""
+        engine = self._new_keras_classifier(phase, epochs, X.shape[0])
+        # Build the model for every class up front: the warm-start fit then
+        # trains it even when a batch or a validation split lacks a class. A
+        # float32 sample lets later fits pass any dtype.
+        n_classes = self.classes_.size
+        engine.initialize(
+            X[np.zeros(n_classes, dtype=int)].astype(np.float32), np.arange(n_classes)
+        )
+        engine.set_params(warm_start=True)
+        self.keras_classifier_ = engine
+        self._optimizer_settings_ = self._optimizer_settings()
+        self._phase_name = phase.name
+
+    def _fitted_model(self, phase):
+        """``model_``, raw images in, from the network ``phase`` trained."""
+        model = self.keras_classifier_.model_
+        if phase.inputs != "features":
+            return model
+        from ._keras._features import features_then_head
+
+        # The head keeps training (warm starts) in keras_classifier_.
+        self._head_model = model
+        return features_then_head(
+            self._extractor(),
+            self._feature_scaling,
+            model,
+            self._network_input_shape,
+        )
+
+    def _run_phase(self, phase, X, y, weights, validation, *, epochs, start, partial):
+        """Train ``phase`` for ``epochs`` on validated 2-D ``X`` and encoded
+        ``y``: a new engine when ``start``, else the current one continued."""
+        from ._keras._batch_norm import recompute_batch_norm
+        from ._keras._engine import fit_keras_classifier
         from ._keras._runtime import seeded
 
-        X, y = self._validate_X(X, reset=not continue_training, y=y)
-        y = self._encode_labels(y, self.classes_ if continue_training else classes)
-        weights = self._weights(y, sample_weight)
-        if continue_training:
-            self._check_warm_start(X)
-            self._check_pixel_scale(X)
-        else:
-            self._start_network(X)
-        X = self._training_inputs(X)
-        validation = self._validation_data(X_val, y_val)
-        engine = self.keras_classifier_
-        X, y, weights, validation = self._split(X, y, weights, validation)
-        callbacks = self._callbacks(epochs)
+        inputs = self._phase_inputs(phase, X)
+        if validation is not None:
+            validation = (self._phase_inputs(phase, validation[0]), validation[1])
+        inputs, y, weights, validation = self._split(inputs, y, weights, validation)
         # A warm start continues the seed sequence instead of replaying it.
         n_done = len(self.history_.get("loss", []))
         with seeded(None if self._seed_ is None else self._seed_ + n_done):
-            if continue_training:
-                self._apply_training_settings(
-                    engine, X.shape[0], restart_schedule=not partial
-                )
+            if start:
+                self._start_phase(phase, epochs, inputs)
             else:
-                # Build the model for every class up front: the warm-start fit
-                # below then trains it even when a batch or a validation split
-                # lacks a class. A float32 sample lets later fits pass any dtype.
-                n_classes = self.classes_.size
-                engine.initialize(
-                    X[np.zeros(n_classes, dtype=int)].astype(np.float32),
-                    np.arange(n_classes),
+                self._apply_training_settings(
+                    phase, epochs, inputs.shape[0], restart_schedule=not partial
                 )
-                engine.set_params(warm_start=True)
+            callbacks = self._callbacks(epochs)
             # scikeras encodes X with a FunctionTransformer, which would follow
             # a global transform_output="pandas" and warn at every fit.
             with config_context(transform_output="default"):
                 fit_keras_classifier(
-                    engine,
-                    X,
+                    self.keras_classifier_,
+                    inputs,
                     y,
                     epochs=epochs,
                     sample_weight=weights,
@@ -529,27 +609,73 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         # Batch norm's moving statistics lag the weights (and after a few
         # hundred steps still hold their initial values): set them from the
         # final network's batch statistics on the training images.
-        recompute_batch_norm(engine.model_, X, seed=self._seed_)
-        self.model_ = self._fitted_model(engine.model_)
-        self._extend_history(engine.history_)
+        recompute_batch_norm(self.keras_classifier_.model_, inputs, seed=self._seed_)
+        self.model_ = self._fitted_model(phase)
+        self.callbacks_ = _detached(callbacks)
+        self._extend_history(self.keras_classifier_.history_, phase.name)
         self.n_iter_ = len(self.history_["loss"])
         self._check_converged()
+
+    def _phases_from(self, name):
+        """The declared phases from the one named ``name`` on: what a warm
+        start runs after a fit that ended in phase ``name``."""
+        phases = self.training_phases()
+        names = [phase.name for phase in phases]
+        if name not in names:
+            raise ValueError(
+                f"warm_start=True continues the fitted network's {name!r} phase, "
+                f"but with the current parameters {type(self).__name__} trains "
+                f"the phases {names}. Set warm_start=False (or clone the "
+                "estimator) to train a new network."
+            )
+        return phases[names.index(name) :]
+
+    def _fit(self, X, y, *, phases, continued, epochs=None, classes=None, **data):
+        """Validate the data once, then run ``phases`` in order; the first
+        continues the fitted network when ``continued``."""
+        partial = epochs is not None
+        X, y = self._validate_X(X, reset=not continued, y=y)
+        y = self._encode_labels(y, self.classes_ if continued else classes)
+        weights = self._weights(y, data.get("sample_weight"))
+        self._check_learning_rate_callbacks()
+        if continued:
+            self._check_warm_start(X)
+            self._check_pixel_scale(X)
+        else:
+            self._start_network(X)
+        validation = self._validation_data(data.get("X_val"), data.get("y_val"))
+        for index, phase in enumerate(phases):
+            self._run_phase(
+                phase,
+                X,
+                y,
+                weights,
+                validation,
+                epochs=epochs or getattr(self, phase.epochs),
+                start=index > 0 or not continued,
+                partial=partial,
+            )
         return self
 
-    def _extend_history(self, new):
-        """Append one call's epochs; a metric missing from either side gets NaN.
+    def _extend_history(self, new, phase):
+        """Append one phase's epochs; a metric missing from either side gets NaN.
 
         ``history_`` stays a table (every list as long as ``loss``) when
         warm starts switch early stopping, and with it the validation
-        metrics, on or off.
+        metrics, on or off. Networks trained in named phases (a head, then
+        fine-tuning) also get a ``phase`` column.
         """
         n_old = len(self.history_.get("loss", []))
         n_new = len(new["loss"])
-        self.history_ = {
+        phases = self.history_.get("phase")
+        history = {
             key: self.history_.get(key, [np.nan] * n_old)
             + [float(v) for v in new.get(key, [np.nan] * n_new)]
-            for key in sorted(set(self.history_) | set(new))
+            for key in sorted((set(self.history_) | set(new)) - {"phase"})
         }
+        if phases is not None or phase != "train":
+            history["phase"] = (phases or ["train"] * n_old) + [phase] * n_new
+        self.history_ = history
 
     def _check_converged(self):
         loss = self.history_["loss"][-1]
@@ -562,15 +688,17 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 "learning_rate."
             )
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the network on images ``X`` and labels ``y``.
 
         With ``warm_start=True`` and a fitted model, training continues from the
-        current weights for ``epochs`` more epochs, with this call's training
-        parameters: ``epochs``, ``batch_size``, ``learning_rate`` (a cosine
-        schedule restarts from it and decays to zero over this call's epochs),
-        early stopping, ``class_weight``, ``callbacks`` and ``verbose``.
+        current weights, in the phase the network is in (see
+        :meth:`training_phases`), for that phase's ``epochs`` more epochs, with
+        this call's training parameters: ``epochs``, ``batch_size``,
+        ``learning_rate`` (a cosine schedule restarts from it and decays to
+        zero over this call's epochs), early stopping, ``class_weight``,
+        ``callbacks`` and ``verbose``.
         Changing ``optimizer``, ``momentum``, ``lr_schedule`` or
         ``label_smoothing`` recompiles the network with a new optimizer (its
         moment estimates reset) on the current weights.
@@ -601,20 +729,18 @@ default=None
         self : object
             The fitted classifier.
         """
-        warm = self.warm_start and hasattr(self, "keras_classifier_")
-        return self._train(
-            X,
-            y,
-            epochs=self.epochs,
-            sample_weight=sample_weight,
-            X_val=X_val,
-            y_val=y_val,
-            continue_training=warm,
-        )
+        data = dict(sample_weight=sample_weight, X_val=X_val, y_val=y_val)
+        if self.warm_start and hasattr(self, "keras_classifier_"):
+            phases = self._phases_from(self._phase_name)
+            return self._fit(X, y, phases=phases, continued=True, **data)
+        return self._fit(X, y, phases=self.training_phases(), continued=False, **data)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch, starting from the current weights if fitted.
+
+        A network trained in phases trains its first phase from the first
+        call on; later calls continue the phase the network is in.
 
         Parameters
         ----------
@@ -624,7 +750,8 @@ default=None
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             Every class label. Needed on the first call when ``y`` does not
-            contain them all; ignored afterwards.
+            contain them all; later calls may repeat it, but not change it
+            (``ValueError``).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each image in the training loss.
 
@@ -633,15 +760,20 @@ default=None
         self : object
             The classifier, trained one epoch more.
         """
-        fitted = hasattr(self, "keras_classifier_")
-        return self._train(
+        if hasattr(self, "keras_classifier_"):
+            self._check_classes(classes)
+            phases = self._phases_from(self._phase_name)[:1]
+            continued = True
+        else:
+            phases, continued = self.training_phases()[:1], False
+        return self._fit(
             X,
             y,
+            phases=phases,
+            continued=continued,
             epochs=1,
             classes=classes,
             sample_weight=sample_weight,
-            continue_training=fitted,
-            partial=True,
         )
 
     # -- prediction ---------------------------------------------------------------

@@ -3,14 +3,12 @@
 import os
 from numbers import Integral, Real
 
-import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ._docstrings import fill_doc
 from ._images import image_shape
 from ._keras._names import BACKBONE_MIN_SIZES
 from ._network import BaseKerasClassifier, int_tuple
+from ._phases import Phase
+from ._sklearn_compat import Interval, StrOptions
 
 
 @fill_doc
@@ -126,6 +124,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         "input_size": [Interval(Integral, 1, None, closed="left"), None],
         "trainable": [
             StrOptions({"head", "all"}),
+            "boolean",
             Interval(Integral, 0, None, closed="left"),
         ],
         "fine_tune_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -191,25 +190,46 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         self.warm_start = warm_start
         self.verbose = verbose
 
-    # -- what trains, phase by phase ------------------------------------------------
-    # "head": the head on features of the frozen backbone, computed once per
-    # call; "network": the whole network on images; "fine_tune": the same,
-    # continuing a "head" phase's weights at fine_tune_learning_rate.
+    # -- the phases it declares ---------------------------------------------------
+    def _trainable(self):
+        """``trainable`` with Keras's booleans read as Keras reads them."""
+        if self.trainable is True:
+            return "all"
+        if self.trainable is False or self.trainable == 0:
+            return "head"
+        return self.trainable
 
-    def _frozen(self):
-        return self.trainable == "head" or self.trainable == 0
+    def training_phases(self):
+        """The head on the frozen backbone's features, then fine-tuning.
 
-    def _first_phase(self):
-        return "head" if self._frozen() or self.fine_tune_epochs else "network"
+        ``[head]`` with a frozen backbone; ``[train]`` (the whole network, on
+        images) for ``trainable="all"`` or ``N`` without ``fine_tune_epochs``;
+        ``[head, fine_tune]`` with ``fine_tune_epochs``, where the search
+        resource and a warm start's epochs are ``fine_tune_epochs``.
 
-    def _current_phase(self):
-        return getattr(self, "_phase", None) or self._first_phase()
-
-    def _phase_training(self):
-        """``(epochs, learning_rate)`` of the current phase."""
-        if self._current_phase() == "fine_tune":
-            return self.fine_tune_epochs, self.fine_tune_learning_rate
-        return self.epochs, self.learning_rate
+        Returns
+        -------
+        phases : list of Phase
+            The phases ``fit`` runs, in order.
+        """
+        trainable = self._trainable()
+        head = Phase("head", trainable="head", inputs="features")
+        if not self.fine_tune_epochs:
+            return [head] if trainable == "head" else [Phase("train", trainable)]
+        if trainable == "head":
+            raise ValueError(
+                f"fine_tune_epochs={self.fine_tune_epochs} unfreezes the backbone "
+                f"after the head's epochs, but trainable={self.trainable!r} keeps "
+                "it frozen: pass trainable='all' or the number of top layers to "
+                "fine-tune."
+            )
+        fine_tune = Phase(
+            "fine_tune",
+            trainable,
+            epochs="fine_tune_epochs",
+            learning_rate="fine_tune_learning_rate",
+        )
+        return [head, fine_tune]
 
     def _input_size(self):
         minimum = BACKBONE_MIN_SIZES[self.backbone]
@@ -222,172 +242,51 @@ class PretrainedNetClassifier(BaseKerasClassifier):
             )
         return size
 
-    def _check_schedule(self):
-        if self.fine_tune_epochs and self._frozen():
-            raise ValueError(
-                f"fine_tune_epochs={self.fine_tune_epochs} unfreezes the backbone "
-                f"after the head's epochs, but trainable={self.trainable!r} keeps "
-                "it frozen: pass trainable='all' or the number of top layers to "
-                "fine-tune."
-            )
-
-    def _backbone_params(self):
+    def _backbone_params(self, trainable):
         return {
             "backbone": self.backbone,
             "weights": self.weights,
             "input_size": self._input_size(),
-            "trainable": self.trainable,
+            "trainable": trainable,
         }
 
-    # -- hooks of BaseKerasClassifier ------------------------------------------------
-    def _image_input_shape(self):
-        """Shape of one image as ``model_`` takes it (validated data set both)."""
-        return image_shape(self.n_features_in_, self._image_shape)
-
     def _input_shape(self, X):
-        if self._current_phase() == "head":
-            return tuple(self._extractor().outputs[0].shape[1:])
-        return self._image_input_shape()
+        return image_shape(X.shape[1], self._image_shape)
 
-    def _network_builder(self):
+    def _network_builder(self, phase):
         from ._keras._backbones import head_net, pretrained_net
 
         head = {
             "dense_units": int_tuple(self.dense_units, "dense_units"),
             "dropout": self.dropout,
         }
-        phase = self._current_phase()
-        if phase == "head":
+        if phase.inputs == "features":
             return head_net, head
-        params = {**self._backbone_params(), **head}
-        if phase == "fine_tune":
+        params = {**self._backbone_params(phase.trainable), **head}
+        if phase.name == "fine_tune":  # continue the head phase's network
             params.update(
-                features=self._features, scaling=self._scaling, head=self._head
+                features=self._extractor().get_layer("features"),
+                scaling=self._feature_scaling,
+                head=self._head_model,
             )
         return pretrained_net, params
 
-    def _network_settings(self, X):
+    def _network_identity(self):
         # The head alone does not name the backbone: add what builds it, so
         # that a warm start refuses a changed backbone.
-        return {
-            **super()._network_settings(X),
-            **{f"backbone__{k}": v for k, v in self._backbone_params().items()},
-            "phase": self._current_phase(),
-        }
+        params = self._backbone_params(self._trainable())
+        return {f"backbone__{name}": value for name, value in params.items()}
 
-    def _start_network(self, X):
-        if not getattr(self, "_starting_fine_tune", False):
-            self._phase = self._first_phase()
-            self._features = self._head = self._extractor_model = None
-            self._scaling = None
-        super()._start_network(X)
+    def _feature_extractor(self):
+        """The frozen backbone behind pixel scaling (its inner model is the
+        layer named ``"features"``, which a fine-tuning phase unfreezes)."""
+        from ._keras._backbones import feature_extractor, image_features
 
-    def _extractor(self):
-        """The frozen backbone behind pixel scaling, built once per network."""
-        if getattr(self, "_extractor_model", None) is None:
-            from ._keras._backbones import feature_extractor, image_features
-            from ._keras._runtime import seeded
-
-            shape = self._image_input_shape()
-            # Frozen for now (a fine-tuning phase unfreezes it); seeded, so that
-            # a random backbone repeats with random_state.
-            params = {**self._backbone_params(), "trainable": "head"}
-            with seeded(self._seed_):
-                self._features = image_features(shape, **params)
-            self._extractor_model = feature_extractor(
-                self._features, shape, self.pixel_scale_
-            )
-        return self._extractor_model
-
-    def _prepare(self, X):
-        # model_ takes images in every phase, whatever the engine trains.
-        if X.dtype != np.uint8 and X.dtype != np.float32:
-            X = X.astype(np.float32)
-        return X.reshape((X.shape[0],) + self._image_input_shape())
-
-    def _training_inputs(self, X):
-        if self._current_phase() != "head":
-            return self._prepare(X)
-        from ._keras._backbones import feature_scaling
-        from ._keras._engine import predict_rows
-
-        # Once per fit call: every epoch of the head reuses these features,
-        # computed a few images at a time (resized images never exist whole).
-        features = predict_rows(
-            self._extractor(), self._prepare(X), rows=self._predict_rows()
-        )
-        if self._scaling is None:  # the first training images of the network
-            self._scaling = feature_scaling(features)
-        scale, offset = self._scaling
-        return (features * scale + offset).astype(np.float32)
-
-    def _engine_pixel_scale(self):
-        # Features are not pixels: the extractor scaled the pixels.
-        return 1.0 if self._current_phase() == "head" else self.pixel_scale_
-
-    def _fitted_model(self, model):
-        if self._current_phase() != "head":
-            return model
-        from ._keras._backbones import assemble
-
-        # model_ takes raw images, as every network's does; the head keeps
-        # training (warm starts) in keras_classifier_.
-        self._head = model
-        return assemble(
-            self._features,
-            self._scaling,
-            model,
-            self._image_input_shape(),
-            self.pixel_scale_,
-        )
+        shape = self._network_input_shape
+        features = image_features(shape, **self._backbone_params("head"))
+        return feature_extractor(features, shape, self.pixel_scale_)
 
     def _predict_rows(self):
         from ._keras._backbones import rows_per_call
 
         return rows_per_call(self._input_size())
-
-    # -- public API ------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
-        """Train the head, then (with ``fine_tune_epochs``) the network.
-
-        See :meth:`DenseNetClassifier.fit` for warm starts; here a warm
-        start continues the last phase, with its epochs and learning rate.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, 28, 28)
-            Images, flattened or not.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each image in the training loss.
-        X_val : array-like of shape (n_val, n_features), default=None
-            Validation images scored after every epoch.
-        y_val : array-like of shape (n_val,), default=None
-            Labels of ``X_val``.
-
-        Returns
-        -------
-        self : object
-            The fitted classifier.
-        """
-        self._check_schedule()
-        data = dict(sample_weight=sample_weight, X_val=X_val, y_val=y_val)
-        if self.warm_start and hasattr(self, "keras_classifier_"):
-            epochs, _ = self._phase_training()
-            return self._train(X, y, epochs=epochs, continue_training=True, **data)
-        self._starting_fine_tune = False
-        self._train(X, y, epochs=self.epochs, **data)
-        if not self.fine_tune_epochs:
-            return self
-        history = self.history_
-        self._phase, self._starting_fine_tune = "fine_tune", True
-        try:
-            self._train(X, y, epochs=self.fine_tune_epochs, **data)
-        finally:
-            self._starting_fine_tune = False
-        fine_tune, self.history_ = self.history_, history
-        self._extend_history(fine_tune)
-        self.n_iter_ = len(self.history_["loss"])
-        return self

@@ -10,8 +10,8 @@ that input and the backbone's pooled features, with standard layers only
     -> the backbone's preprocessing -> backbone -> global average pooling
 
 :func:`pretrained_net` puts a dense head on it; :func:`head_net` is that head
-alone, trained on features computed once (the engine's ``predict_rows``, a
-few images at a time) when the backbone is frozen.
+alone, trained on features computed once (see :mod:`._features`) when the
+backbone is frozen.
 
 ImageNet weights come through Keras's own download and cache
 (:func:`fetch_imagenet_weights`); without a network and without a cached file
@@ -23,8 +23,9 @@ import os
 import socket
 import warnings
 
+from ._features import flat_layers, standardize
 from ._layers import dense_head, scale_pixels
-from ._runtime import keras, np, seed_source
+from ._runtime import keras, seed_source
 
 # One remote weights file: Keras's own name, URL and md5 (from keras.applications).
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -258,21 +259,6 @@ def _head(inputs, x, n_classes, dense_units, dropout, seed, name):
     )
 
 
-def _flat_layers(model):
-    """The layers of ``model`` after its input, nested models opened up.
-
-    A head trained alone comes back from the engine as it built it (the head
-    itself, or the head inside a model with the engine's own input).
-    """
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if isinstance(layer, keras.Model):
-            yield from _flat_layers(layer)
-        else:
-            yield layer
-
-
 def head_net(
     input_shape, n_classes, *, dense_units, dropout, pixel_scale=1.0, seed=None
 ):
@@ -280,30 +266,6 @@ def head_net(
     inputs = keras.Input(shape=input_shape)
     x = scale_pixels(inputs, pixel_scale)
     return _head(inputs, x, n_classes, dense_units, dropout, seed, "head")
-
-
-def standardize(x, scaling):
-    """Features times ``scale`` plus ``offset`` (``scaling``), if any."""
-    if scaling is None:
-        return x
-    scale, offset = scaling
-    return keras.layers.Rescaling(
-        [float(v) for v in scale], offset=[float(v) for v in offset], name="standardize"
-    )(x)
-
-
-def feature_scaling(features):
-    """``(scale, offset)`` that standardize each column of ``features``.
-
-    The head trains on standardized features: a randomly initialized
-    MobileNetV2 or EfficientNet gives features of magnitude 1e-13 to 1e-7,
-    which no head learns from at a usual learning rate, and pretrained
-    features differ in scale by orders of magnitude between backbones.
-    """
-    features = features.astype(np.float64)
-    mean, std = features.mean(axis=0), features.std(axis=0)
-    std[~(std > 0)] = 1.0  # a constant feature: centred, not scaled
-    return 1.0 / std, -mean / std
 
 
 def pretrained_net(
@@ -346,7 +308,7 @@ def pretrained_net(
     x = standardize(features(scale_pixels(inputs, pixel_scale)), scaling)
     if head is None:
         return _head(inputs, x, n_classes, dense_units, dropout, seed, "pretrained_net")
-    for layer in _flat_layers(head):
+    for layer in flat_layers(head):
         x = layer(x)
     return keras.Model(inputs, x, name="pretrained_net")
 
@@ -356,15 +318,6 @@ def feature_extractor(features, input_shape, pixel_scale):
     inputs = keras.Input(shape=input_shape)
     x = features(scale_pixels(inputs, pixel_scale))
     return keras.Model(inputs, x, name="extractor")
-
-
-def assemble(features, scaling, head, input_shape, pixel_scale):
-    """One model from raw images to probabilities: scaling, features, head."""
-    inputs = keras.Input(shape=input_shape)
-    x = standardize(features(scale_pixels(inputs, pixel_scale)), scaling)
-    for layer in _flat_layers(head):
-        x = layer(x)
-    return keras.Model(inputs, x, name="pretrained_net")
 
 
 # Resized pixels per call into a backbone: about 2 M (64 images of 224 x 224,

@@ -21,7 +21,7 @@ import sys
 import time
 
 # First: TensorFlow's quiet import, before scikeras imports it.
-from ._runtime import configure_tensorflow, keras, np, tf  # isort: skip
+from ._runtime import configure_tensorflow, keras, np  # isort: skip
 from ._optimizers import LOSS, compile_model  # isort: skip
 from ._private import untuned_input_pipelines  # isort: skip
 
@@ -337,80 +337,6 @@ def predict_rows(model, X, rows=None):
             for start in range(0, X.shape[0], rows)
         ]
     )
-
-
-# Training images over which batch norm's statistics are recomputed, in chunks
-# of BATCH_NORM_CHUNK: per-channel means and variances over 2,048 images are
-# within a fraction of a percent of the population's (millions of values per
-# channel for a convolution), for the cost of a forward pass over them.
-BATCH_NORM_IMAGES = 2048
-BATCH_NORM_CHUNK = 1024
-
-
-def _expanded_chain(model):
-    """``layer_chain(model)``, with any layer that is itself a chain expanded."""
-    chain = layer_chain(model)
-    if chain is None:
-        return None
-    expanded = []
-    for layer in chain:
-        inner = _expanded_chain(layer) if isinstance(layer, keras.Model) else None
-        expanded.extend(inner if inner is not None else [layer])
-    return expanded
-
-
-def _has_batch_norm(model):
-    """Whether ``model``, or a model nested in it, has a batch norm layer."""
-    return any(
-        isinstance(layer, keras.layers.BatchNormalization)
-        or (isinstance(layer, keras.Model) and _has_batch_norm(layer))
-        for layer in model.layers
-    )
-
-
-def recompute_batch_norm(model, X, *, seed=None):
-    """Set batch norm's moving statistics from the trained network ("precise BN").
-
-    Keras's moving averages (momentum 0.9) lag the weights, and a network
-    trained for a few dozen steps predicts from statistics that are mostly
-    their initial values. Here each ``BatchNormalization`` layer gets the
-    mean and variance of its inputs over up to ``BATCH_NORM_IMAGES`` random
-    images of ``X``, computed with the final weights, every earlier batch
-    norm normalizing with its chunk's statistics as in training and every
-    other layer in inference mode (no dropout, no augmentation). Only for
-    networks that are a chain of layers, as ours are; other models keep
-    Keras's moving averages.
-    """
-    if not _has_batch_norm(model):
-        return  # no config to serialize and walk for most networks
-    chain = _expanded_chain(model)
-    norms = [
-        layer
-        for layer in chain or ()
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    if not norms:
-        return
-    n_rows = min(X.shape[0], BATCH_NORM_IMAGES)
-    rows = np.sort(np.random.default_rng(seed).permutation(X.shape[0])[:n_rows])
-    totals = {id(layer): [0.0, 0.0] for layer in norms}
-    for start in range(0, n_rows, BATCH_NORM_CHUNK):
-        x = tf.cast(X[rows[start : start + BATCH_NORM_CHUNK]], tf.float32)
-        weight = int(x.shape[0])
-        for layer in chain:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                axis = layer.axis % len(x.shape)
-                axes = [i for i in range(len(x.shape)) if i != axis]
-                mean, variance = tf.nn.moments(x, axes)
-                totals[id(layer)][0] += weight * mean
-                totals[id(layer)][1] += weight * variance
-                x = layer(x, training=True)
-            else:
-                x = layer(x, training=False)
-    for layer in norms:
-        mean, variance = totals[id(layer)]
-        layer.moving_mean.assign(mean / n_rows)
-        layer.moving_variance.assign(variance / n_rows)
 
 
 def new_estimator(cls):
