@@ -1,5 +1,6 @@
 """Convolutional network classifier and the architectures users study."""
 
+import warnings
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
@@ -348,7 +349,17 @@ class ConvNetClassifier(BaseKerasClassifier):
         shape = self.image_shape
         if shape is None and self._image_shape is not None:
             shape = self._image_shape
-        return image_shape(X.shape[1], shape)
+        full = image_shape(X.shape[1], shape)
+        if shape is None and full[1:] == (1, 1) and X.shape[1] > 1:
+            warnings.warn(
+                f"X has {X.shape[1]} features per image, which are not a square "
+                "image: the network convolves them as one column of pixels. "
+                "Pass image_shape=(height, width), or X as (n_samples, height, "
+                "width) arrays.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return full
 
     def _test_time_views(self, X):
         if self.test_time_augmentation is None:

@@ -36,6 +36,13 @@ class KerasModelClassifier(BaseKerasClassifier):
     square or unflattened images, else ``(n_features,)``). A last layer
     without a softmax is taken to output logits, and a softmax is added.
 
+    The ``optimizer`` of this estimator may also be a Keras optimizer class
+    (``keras.optimizers.Adam``) or instance (``keras.optimizers.Adam(1e-3,
+    beta_1=0.8)``), copied from its config for every new network; with
+    ``learning_rate=None`` it keeps its own learning rate. Changing ``loss``,
+    ``metrics`` or ``optimizer`` between warm-started fits recompiles the
+    network with a new optimizer, as for the other training settings.
+
     Parameters
     ----------
     model : callable or keras.Model, default=None
@@ -51,6 +58,19 @@ class KerasModelClassifier(BaseKerasClassifier):
     lr_schedule : {"constant", "cosine"}, default="constant"
         ``"cosine"`` decays the learning rate from ``learning_rate`` to zero
         over the ``epochs`` of each ``fit`` call.
+
+    loss : str, keras.losses.Loss, callable or None, default=None
+        The training loss, as for ``keras.Model.compile``; ``None`` is the
+        sparse categorical cross-entropy (with ``label_smoothing``). The loss
+        receives the labels encoded as ``0 .. n_classes - 1`` (one-hot for
+        ``"categorical_crossentropy"``, as scikeras encodes them) and the
+        network's probabilities. A function must be importable (module
+        level) for the fitted estimator to pickle.
+
+    metrics : list or None, default=None
+        Extra Keras metrics (names, ``keras.metrics.Metric`` instances or
+        functions), computed after ``accuracy`` in every epoch and recorded
+        in ``history_`` under their names.
 
     {training_parameters}
 
@@ -90,6 +110,10 @@ class KerasModelClassifier(BaseKerasClassifier):
     _parameter_constraints: dict = {
         **BaseKerasClassifier._parameter_constraints,
         "model": "no_validation",  # checked at fit, with a clearer message
+        # A name, a Keras optimizer class or instance: checked when compiled.
+        "optimizer": "no_validation",
+        "loss": [str, callable, None],
+        "metrics": [list, tuple, None],
     }
     _network_param_prefix = PREFIX
 
@@ -101,6 +125,8 @@ class KerasModelClassifier(BaseKerasClassifier):
         learning_rate=None,
         momentum=0.9,
         lr_schedule="constant",
+        loss=None,
+        metrics=None,
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -122,6 +148,8 @@ class KerasModelClassifier(BaseKerasClassifier):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.lr_schedule = lr_schedule
+        self.loss = loss
+        self.metrics = metrics
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping
@@ -153,6 +181,22 @@ class KerasModelClassifier(BaseKerasClassifier):
         for name in [name for name in params if name.startswith(PREFIX)]:
             self._model_params[name] = params.pop(name)
         return super().set_params(**params)
+
+    def _optimizer_settings(self):
+        if self.loss is not None and self.label_smoothing:
+            raise ValueError(
+                f"label_smoothing={self.label_smoothing} smooths the package's "
+                f"loss, but loss={self.loss!r} replaces it: give your loss its "
+                "own smoothing (e.g. keras.losses.CategoricalCrossentropy("
+                "label_smoothing=0.1)), or leave loss=None."
+            )
+        # A loss and metrics of the user's compile with the optimizer: changing
+        # them in a warm start recompiles, as changing the optimizer does.
+        return {
+            **super()._optimizer_settings(),
+            "loss": self.loss,
+            "metrics": self.metrics,
+        }
 
     def _network_builder(self, phase=None):
         model = self.model

@@ -50,7 +50,11 @@ TRAINING_PARAMETERS = """\
     callbacks : list of keras.callbacks.Callback, default=None
         Keras callbacks to run in every ``fit`` and ``partial_fit`` call
         (a ``ModelCheckpoint``, a ``CSVLogger``, your own). Each call gets
-        fresh copies, so the estimator clones, pickles and searches as usual.
+        fresh copies, so the estimator clones, pickles and searches as usual;
+        the copies that ran are ``callbacks_``. A callback that sets the
+        learning rate (``ReduceLROnPlateau``, ``LearningRateScheduler``)
+        needs ``lr_schedule="constant"``: with ``"cosine"`` ``fit`` raises
+        ``ValueError`` before training.
 
     pixel_scale : "auto" or float, default="auto"
         Factor applied to ``X`` before the network sees it. ``"auto"`` divides
@@ -103,7 +107,16 @@ FITTED_ATTRIBUTES = """\
         Per-epoch ``loss`` and ``accuracy`` on the training data, and
         ``val_loss``/``val_accuracy`` with early stopping; spans every
         ``partial_fit`` and warm-started ``fit``. ``pandas.DataFrame(history_)``
-        is a learning-curve table.
+        is a learning-curve table. A network trained in phases (a pretrained
+        backbone's head, then fine-tuning) also has a ``phase`` column.
+
+    callbacks_ : list of keras.callbacks.Callback
+        The callbacks of the last training phase as they ended: the
+        package's own (``TerminateOnNaN``, ``EarlyStopping`` with early
+        stopping), then the copies of ``callbacks`` that ran, so that what
+        they collected can be read (``callbacks_[-1].stopped_epoch``). They no
+        longer point to the model; a pickled estimator keeps those that
+        pickle.
 
     n_iter_ : int
         Epochs trained so far (``len(history_["loss"])``).

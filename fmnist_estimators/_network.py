@@ -10,6 +10,7 @@ reached only through ``fmnist_estimators._keras``, imported on the first
 
 import copy
 import functools
+import pickle
 import warnings
 from numbers import Integral, Real
 
@@ -107,6 +108,18 @@ def _detached(callbacks):
     for callback in callbacks:
         callback.set_model(None)
     return callbacks
+
+
+def _picklable(objects):
+    """The objects of a list that pickle on their own."""
+    kept = []
+    for item in objects:
+        try:
+            pickle.dumps(item)
+        except Exception:  # any object's own pickling error
+            continue
+        kept.append(item)
+    return kept
 
 
 def int_tuple(value, name, length=None):
@@ -501,6 +514,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             settings["learning_rate"],
             decay_steps=settings["decay_steps"],
             restart=restart_schedule,
+            default=self.optimizer,
         )
 
     # -- the training loop --------------------------------------------------------
@@ -821,6 +835,14 @@ default=None
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __getstate__(self):
+        # callbacks_ keeps the callbacks that pickle: a CSVLogger keeps its
+        # closed file, which does not.
+        state = super().__getstate__()
+        if "callbacks_" in state:
+            state = {**state, "callbacks_": _picklable(state["callbacks_"])}
+        return state
 
     def __reduce_ex__(self, protocol):
         # A fitted network's pickle holds Keras objects: rebuild the estimator

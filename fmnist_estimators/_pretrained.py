@@ -52,10 +52,11 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         the backbone accepts (75 for Inception V3, 32 for the others).
         Larger sizes cost quadratically more and often transfer better.
 
-    trainable : "head", "all" or int, default="head"
+    trainable : "head", "all", bool or int, default="head"
         What trains: ``"head"`` the head only (frozen backbone, features
         computed once per fit), ``"all"`` the whole network, an int ``N`` the
-        head and the top ``N`` layers of the backbone. With pretrained weights
+        head and the top ``N`` layers of the backbone. Keras's spelling works
+        too: ``True`` is ``"all"``, ``False`` is ``"head"``. With pretrained weights
         the backbone's batch normalization layers stay frozen (in inference
         mode), as fine-tuning needs.
 

@@ -294,9 +294,12 @@ def make_keras_classifier(settings, *, batch_size):
     from scikeras.wrappers import KerasClassifier
 
     configure_tensorflow()
+    # scikeras checks that the compiled loss is the one it was given, and
+    # one-hot encodes the labels for a categorical cross-entropy.
+    loss = settings["compile"].get("loss")
     return KerasClassifier(
         model=functools.partial(build_model, settings),
-        loss=LOSS,
+        loss=LOSS if loss is None else loss,
         batch_size=batch_size,
         verbose=0,
         shuffle=True,

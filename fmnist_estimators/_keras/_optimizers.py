@@ -5,6 +5,8 @@ Keras's own optimizers, subclassed for speed on a small CPU (see
 cosine schedule that a warm start can restart without a retrace.
 """
 
+import copy
+
 from ._private import available
 from ._runtime import keras, np, register, tf
 
@@ -181,40 +183,100 @@ OPTIMIZER_CLASSES = {"adam": FusedAdam} | {
 }
 
 
-def default_learning_rate(name):
-    """Keras's default learning rate of the optimizer ``name``."""
-    return OPTIMIZER_CLASSES[name]().get_config()["learning_rate"]
+def _optimizer_class_and_config(optimizer):
+    """``(class, config)`` of an optimizer given by our name, as a Keras
+    optimizer class, or as an instance (whose settings are copied)."""
+    if isinstance(optimizer, str) and optimizer in OPTIMIZER_CLASSES:
+        return OPTIMIZER_CLASSES[optimizer], {}
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return type(optimizer), optimizer.get_config()
+    if isinstance(optimizer, type) and issubclass(
+        optimizer, keras.optimizers.Optimizer
+    ):
+        return optimizer, {}
+    raise TypeError(
+        f"optimizer must be one of {sorted(OPTIMIZER_CLASSES)}, a "
+        "keras.optimizers.Optimizer subclass or an instance of one; got "
+        f"{optimizer!r}."
+    )
 
 
-def make_optimizer(name, learning_rate, momentum, schedule, decay_steps):
-    """Keras optimizer by name, with a constant or cosine-restarts schedule."""
-    optimizer = OPTIMIZER_CLASSES[name]
-    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-    if name == "sgd":
-        kwargs["momentum"] = momentum
+def default_learning_rate(optimizer):
+    """The learning rate ``optimizer`` (a name, class or instance) comes with."""
+    cls, config = _optimizer_class_and_config(optimizer)
+    rate = config.get("learning_rate")
+    if not isinstance(rate, int | float):  # none given, or a schedule's config
+        rate = cls().get_config()["learning_rate"]
+    return float(rate)
+
+
+def make_optimizer(optimizer, learning_rate, momentum, schedule, decay_steps):
+    """A new Keras optimizer with a constant or cosine-restarts schedule.
+
+    ``optimizer`` is our name for one of Keras's, a Keras optimizer class, or
+    an instance, which is copied from its config: every fit gets fresh
+    moment estimates. ``learning_rate=None`` keeps the optimizer's own rate.
+    """
+    cls, config = _optimizer_class_and_config(optimizer)
+    if learning_rate is not None:
+        config["learning_rate"] = learning_rate
+    if optimizer == "sgd":
+        config["momentum"] = momentum
     if schedule == "cosine":
         # Decay to zero over the epochs of one fit call, then restart: a warm
         # start restarts the cycle (set_learning_rate), and a plain
         # CosineDecay would leave every later fit at a learning rate of zero.
-        rate = default_learning_rate(name) if learning_rate is None else learning_rate
-        kwargs["learning_rate"] = CosineCycles(float(rate), decay_steps)
-    return optimizer(**kwargs)
+        rate = (
+            default_learning_rate(optimizer) if learning_rate is None else learning_rate
+        )
+        config["learning_rate"] = CosineCycles(float(rate), decay_steps)
+    made = cls.from_config(config) if config else cls()
+    if not hasattr(made, "lr_schedule"):  # a Keras optimizer of the user's
+        rate = config.get("learning_rate")
+        made.lr_schedule = rate if isinstance(rate, CosineCycles) else None
+    return made
 
 
-def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart):
+def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart, default=None):
     """Give a fitted model's optimizer this fit's learning rate.
 
     A cosine schedule gets ``learning_rate`` and ``decay_steps`` and, with
     ``restart``, a new cycle from the optimizer's current step.
+    ``learning_rate=None`` means the rate of ``default``, the ``optimizer``
+    parameter it was made from.
     """
-    name = next(k for k, cls in OPTIMIZER_CLASSES.items() if type(optimizer) is cls)
-    rate = default_learning_rate(name) if learning_rate is None else learning_rate
-    schedule = optimizer.lr_schedule
+    if learning_rate is None:
+        learning_rate = default_learning_rate(default or _name_of(optimizer))
+    rate = learning_rate
+    schedule = getattr(optimizer, "lr_schedule", None)
     if schedule is None:
         optimizer.learning_rate = float(rate)
         return
     start = float(optimizer.iterations.numpy()) if restart else schedule.start_step
     schedule.restart(rate, decay_steps, start)
+
+
+def takes_one_hot_labels(loss):
+    """Whether scikeras one-hot encodes the labels for ``loss``: a
+    categorical cross-entropy, by any of the names it recognises."""
+    return (
+        isinstance(loss, keras.losses.CategoricalCrossentropy)
+        or loss is keras.losses.categorical_crossentropy
+        or getattr(loss, "__name__", None) == "categorical_crossentropy"
+        or loss in ("categorical_crossentropy", "cce", "CategoricalCrossentropy")
+    )
+
+
+def accuracy_metric(loss=None):
+    """The ``accuracy`` of every network, for the labels ``loss`` takes."""
+    if loss is not None and takes_one_hot_labels(loss):
+        return keras.metrics.CategoricalAccuracy(name="accuracy")
+    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+
+def _name_of(optimizer):
+    """Our name of one of our optimizer classes' instances."""
+    return next(k for k, cls in OPTIMIZER_CLASSES.items() if type(optimizer) is cls)
 
 
 def compile_model(
@@ -226,18 +288,25 @@ def compile_model(
     lr_schedule,
     decay_steps,
     label_smoothing=0.0,
+    loss=None,
+    metrics=None,
 ):
-    """Compile ``model`` with a new optimizer and our training settings."""
+    """Compile ``model`` with a new optimizer and our training settings.
+
+    ``loss`` replaces the (label-smoothed) sparse cross-entropy; ``metrics``
+    are computed after accuracy, copied so that every fit starts them anew.
+    """
     model.compile(
         optimizer=make_optimizer(
             optimizer, learning_rate, momentum, lr_schedule, decay_steps
         ),
-        loss=make_loss(label_smoothing),
+        loss=make_loss(label_smoothing) if loss is None else copy.deepcopy(loss),
         # A metric object, not the string "accuracy", and the optimizer's slots
         # built now: variables that Keras creates while it traces the first
         # training step each leave two `cond` functions in TensorFlow's global
         # context that are never freed, about 4 MB per fit of a small network.
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        metrics=[accuracy_metric(loss)]
+        + [copy.deepcopy(metric) for metric in metrics or ()],
         steps_per_execution=STEPS_PER_EXECUTION,
         # Keras's "auto" skips XLA on CPU-only machines, where its compile time
         # (seconds) outweighs what it saves, and uses it on a GPU.
