@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 
 from fmnist_estimators import PretrainedNetClassifier, SVDSubspaceClassifier
 from fmnist_estimators._keras._names import BACKBONE_MIN_SIZES
+from fmnist_estimators._phases import resource_parameter
 from fmnist_estimators.search import family_param_grid, make_family_pipeline
 
 # The smallest network of the package's backbones at its smallest input.
@@ -255,9 +256,43 @@ def test_two_phase_schedule_fine_tunes_the_top_layers(split):
     backbone = clf.model_.get_layer("features").layers[-1]
     trainable = [layer.name for layer in backbone.layers if layer.trainable_weights]
     assert 0 < len(trainable) <= 5
-    # A warm start continues fine-tuning.
-    clf.set_params(warm_start=True).fit(X[:200], y[:200])
-    assert clf.n_iter_ == 4
+    assert clf.history_["phase"] == ["head", "head", "fine_tune"]
+    # A warm start continues fine-tuning, for fine_tune_epochs (the resource
+    # a search on epochs drives), not epochs.
+    assert resource_parameter(clf) == "fine_tune_epochs"
+    clf.set_params(warm_start=True, fine_tune_epochs=2).fit(X[:200], y[:200])
+    assert clf.n_iter_ == 5
+    assert clf.history_["phase"] == ["head"] * 2 + ["fine_tune"] * 3
+    # Without fine-tuning there is no phase to continue.
+    with pytest.raises(ValueError, match="'fine_tune' phase"):
+        clf.set_params(fine_tune_epochs=0, trainable="head").fit(X[:200], y[:200])
+
+
+@pytest.mark.parametrize(
+    "params", [dict(trainable="all"), dict(trainable=20, fine_tune_epochs=2)]
+)
+def test_trained_backbone_batch_norm_predicts_as_it_trained(split, params):
+    # MobileNetV2's batch norm (momentum 0.999) trains with weights=None: its
+    # statistics are set from the trained network, so predictions on the
+    # training images are as good as training said (they were at chance).
+    X, _, y, _ = split
+    clf = _small(epochs=3, **params).fit(X, y)
+    trained = clf.history_["accuracy"][-1]
+    assert clf.score(X, y) >= max(0.8 * trained, 0.15)
+
+
+@pytest.mark.parametrize(
+    "trainable, phases, backbone_trains",
+    [(True, ["train"], True), (False, ["head"], False), ("all", ["train"], True)],
+)
+def test_trainable_takes_keras_booleans(split, trainable, phases, backbone_trains):
+    X, _, y, _ = split
+    clf = _small(trainable=trainable)
+    assert [phase.name for phase in clf.training_phases()] == phases
+    clf.fit(X[:100], y[:100])
+    backbone = clf.model_.get_layer("features").layers[-1]
+    assert bool(backbone.trainable_weights) is backbone_trains
+    assert (len(backbone.trainable_weights) > 100) is backbone_trains
 
 
 # -- the scikit-learn contract ---------------------------------------------------------
