@@ -5,7 +5,24 @@ state (``keras_classifier_``) rather than subclassing it: scikeras 0.13
 harvests parameters from ``__dict__``, lists ``ClassifierMixin`` after its
 base class and has no ``__sklearn_tags__``, so on scikit-learn >= 1.6 a
 subclass would not be a classifier for ``is_classifier``. This module uses
-scikeras's public API only.
+scikeras's public API only, and is the only module that touches scikeras.
+
+The surface of scikeras the package uses, all of it here (scikeras 0.13.0,
+April 2024, is its last release; Keras >= 3.8 ships ``keras.wrappers`` with
+a similar classifier, so an engine that moves needs these and no more):
+
+- ``KerasClassifier(model=, loss=, batch_size=, verbose=0, shuffle=True,
+  callbacks=[one dispatcher])``: ``model`` is a build function called as
+  ``model(meta=..., compile_kwargs=...)``, of which only
+  ``meta["n_classes_"]`` is read; ``loss`` is the compiled loss's name
+  (scikeras checks it, and one-hot encodes labels for a categorical
+  cross-entropy).
+- ``initialize(X, y)`` builds the model; ``set_params(warm_start=True,
+  batch_size=...)``; ``get_params()["callbacks"]``.
+- ``fit(X, y, epochs=, sample_weight=, validation_data=)`` with labels
+  already encoded as ``0 .. n_classes - 1``.
+- ``model_`` (the compiled ``keras.Model``) and ``history_`` (a dict of
+  per-epoch lists), and the wrapper's pickling (the model saved to bytes).
 
 A network is a function ``model(input_shape, n_classes, **params[, seed])``
 returning an uncompiled ``keras.Model``, or a ``keras.Model`` copied for each
