@@ -648,10 +648,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """Validate the data once, then run ``phases`` in order; the first
         continues the fitted network when ``continued``."""
         partial = epochs is not None
+        self._check_learning_rate_callbacks()
         X, y = self._validate_X(X, reset=not continued, y=y)
         y = self._encode_labels(y, self.classes_ if continued else classes)
         weights = self._weights(y, data.get("sample_weight"))
-        self._check_learning_rate_callbacks()
         if continued:
             self._check_warm_start(X)
             self._check_pixel_scale(X)
