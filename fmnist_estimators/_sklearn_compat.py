@@ -41,6 +41,11 @@ try:  # the base class of GridSearchCV and friends
 except ImportError as error:  # pragma: no cover
     raise _missing("sklearn.model_selection._search.BaseSearchCV", error) from None
 
+try:  # cv_results_ from the fits' results, as every search of scikit-learn builds it
+    format_results = BaseSearchCV._format_results
+except AttributeError as error:  # pragma: no cover
+    raise _missing("BaseSearchCV._format_results", error) from None
+
 try:
     from sklearn.utils import _safe_indexing as safe_indexing
 except ImportError:  # pragma: no cover - public fallback, slower on lists
@@ -60,13 +65,33 @@ try:
 except ImportError as error:  # pragma: no cover
     raise _missing("sklearn.utils.validation._check_sample_weight", error) from None
 
+try:  # a fit parameter as long as X is split with it, as GridSearchCV does
+    from sklearn.utils.validation import _check_method_params as check_method_params
+except ImportError:  # pragma: no cover - public fallback, same rule
+
+    def check_method_params(X, params, indices=None):
+        """``params``, each array as long as ``X`` restricted to ``indices``."""
+        n_samples = len(X)
+        return {
+            key: safe_indexing(value, indices)
+            if indices is not None
+            and hasattr(value, "__len__")
+            and not isinstance(value, str)
+            and len(value) == n_samples
+            else value
+            for key, value in params.items()
+        }
+
+
 __all__ = [
     "BaseSearchCV",
     "Interval",
     "InvalidParameterError",
     "StrOptions",
+    "check_method_params",
     "check_sample_weight",
     "fit_context",
+    "format_results",
     "safe_indexing",
     "validate_params",
 ]

@@ -293,3 +293,58 @@ def test_family_pipeline_holding_a_network(images):
     assert [row["n_resources"] for row in rows] == [2, 1, 1]
     assert all("clf__epochs" not in row["params"] for row in rows)
     assert 0 <= search.score(X, y) <= 1
+
+
+def test_last_round_trains_to_max_epochs_when_candidates_run_out(toy):
+    X, y = toy
+    # 2 candidates and factor 3: one round, which trains to 9 epochs, not 1.
+    search = HyperbandSearchCV(
+        EpochCounter(),
+        {"quality": uniform(0, 1)},
+        max_epochs=9,
+        n_candidates=2,
+        factor=3,
+        cv=2,
+        scoring={"score": None, "epochs": n_epochs},
+        refit="score",
+        random_state=0,
+    ).fit(X, y)
+    assert search.n_resources_ == [9] and search.n_candidates_ == [2]
+    assert search.max_resources_ == 9 and search.best_params_["epochs"] == 9
+    assert search.best_estimator_.n_iter_ == 9
+    np.testing.assert_array_equal(search.cv_results_["mean_test_epochs"], [9, 9])
+    assert search.epochs_trained_ == 2 * 2 * 9
+    assert (search.n_required_iterations_, search.n_possible_iterations_) == (1, 3)
+    assert search.n_iterations_ == 1
+
+    # 4 candidates: a round of 1 epoch, then the 2 best continue to 9.
+    search.set_params(n_candidates=4).fit(X, y)
+    assert search.n_resources_ == [1, 9] and search.n_candidates_ == [4, 2]
+    assert search.best_estimator_.n_iter_ == 9
+    assert search.epochs_trained_ == 2 * (4 * 1 + 2 * 8)
+
+
+def test_iteration_counts_as_halving_random_search(toy):
+    X, y = toy
+    space = {"quality": uniform(0, 1)}
+    for n_candidates, max_epochs in [(9, 9), (30, 9), (3, 27)]:
+        common = dict(n_candidates=n_candidates, factor=3, cv=2, random_state=0)
+        ours = HyperbandSearchCV(
+            EpochCounter(), space, max_epochs=max_epochs, **common
+        ).fit(X, y)
+        theirs = HalvingRandomSearchCV(
+            EpochCounter(),
+            space,
+            resource="epochs",
+            min_resources=1,
+            max_resources=max_epochs,
+            **common,
+        ).fit(X, y)
+        for name in ("n_required_iterations_", "n_possible_iterations_"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+        assert ours.n_iterations_ == theirs.n_iterations_
+        assert ours.n_candidates_ == theirs.n_candidates_
+        # The same rounds, but the last trains to max_resources_ where
+        # scikit-learn's stops short for want of candidates.
+        assert ours.n_resources_[:-1] == theirs.n_resources_[:-1]
+        assert ours.n_resources_[-1] == ours.max_resources_ == max_epochs

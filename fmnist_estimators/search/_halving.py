@@ -28,10 +28,12 @@ def make_epoch_halving_search(
     ``1 / factor`` of them for ``factor`` times more, and so on up to
     ``max_epochs`` — the bracket at the heart of Hyperband. This returns a
     :class:`~sklearn.model_selection.HalvingRandomSearchCV` with
-    ``resource`` set to the estimator's epochs parameter (``"epochs"`` for a
-    Keras classifier, ``"clf__epochs"`` for one inside
-    :func:`make_family_pipeline`), and enables scikit-learn's experimental
-    halving searches on the way.
+    ``resource`` set to the parameter that sets the epochs of the network's
+    last training phase (``"epochs"`` for a Keras classifier,
+    ``"fine_tune_epochs"`` for a
+    :class:`~fmnist_estimators.PretrainedNetClassifier` that fine-tunes,
+    ``"clf__epochs"`` for a network inside :func:`make_family_pipeline`),
+    and enables scikit-learn's experimental halving searches on the way.
 
     Every round trains its candidates from scratch: a candidate that reaches
     round ``k`` has been trained ``r_0 + r_1 + ... + r_k`` epochs per fold.
@@ -39,14 +41,16 @@ def make_epoch_halving_search(
     but continues each (candidate, fold) model from the previous round
     (``r_k`` epochs in all), and offers Hyperband's brackets: prefer it for
     the Keras classifiers. This search needs no ``warm_start``, so it also
-    tunes any estimator with an ``epochs`` parameter. The epochs of the last
+    tunes any estimator with one ``epochs`` parameter (``<step>__epochs``
+    for a step of a pipeline). The epochs of the last
     round are ``min_epochs * factor ** k``, the largest such value not above
     ``max_epochs``, so pick ``max_epochs`` of that form (1, 3, 9, 27, ...).
 
     Parameters
     ----------
     estimator : estimator
-        A Keras classifier, or a pipeline holding exactly one.
+        A Keras classifier, or a pipeline holding exactly one; or another
+        estimator with one ``epochs`` parameter.
 
     param_distributions : dict or list of dict
         Parameter lists or :mod:`scipy.stats` distributions, as for

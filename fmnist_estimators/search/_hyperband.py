@@ -10,6 +10,7 @@ reaches the last round has been trained for the last round's epochs once.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import dataclasses
 import gc
 import pickle
 import time
@@ -19,18 +20,32 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from sklearn.base import _fit_context, clone, is_classifier
+from sklearn import get_config
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterSampler, check_cv
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import indexable
 
-from ._names import epochs_parameter
+from .._sklearn_compat import (
+    BaseSearchCV,
+    Interval,
+    StrOptions,
+    check_method_params,
+    fit_context,
+    format_results,
+    safe_indexing,
+)
+from ._names import epochs_parameter, warm_start_parameter
+from ._schedule import bracket_rounds, bracket_sizes, n_first_candidates, n_levels
 
 __all__ = ["HyperbandSearchCV"]
+
+# Fit parameters passed whole to every fold: a validation set of the user's
+# own, which no fold's rows index (GridSearchCV would split one as long as X).
+_WHOLE = ("X_val", "y_val")
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -51,20 +66,26 @@ class HyperbandSearchCV(BaseSearchCV):
     Parameters
     ----------
     estimator : estimator
-        A Keras classifier (:class:`~fmnist_estimators.DenseNetClassifier`,
-        :class:`~fmnist_estimators.ConvNetClassifier`), or a pipeline such as
-        :func:`make_family_pipeline` holding exactly one: it needs a
-        parameter ``epochs`` (``<step>__epochs``) and a ``warm_start`` beside
-        it, and continues training when refit with ``warm_start=True``.
+        A Keras classifier of the package, or a pipeline such as
+        :func:`make_family_pipeline` holding exactly one. The resource is the
+        parameter that sets the epochs of the network's last training phase:
+        ``epochs``, or ``fine_tune_epochs`` for a
+        :class:`~fmnist_estimators.PretrainedNetClassifier` that fine-tunes
+        (``<step>__`` in a pipeline); see Notes. Another estimator needs one
+        parameter ``epochs`` (``<step>__epochs``) with a ``warm_start``
+        beside it, and must continue training when refit with
+        ``warm_start=True``.
 
     param_distributions : dict or list of dict
         Parameter lists or :mod:`scipy.stats` distributions, as for
         :class:`~sklearn.model_selection.RandomizedSearchCV`; must not
-        include the epochs parameter.
+        include the resource parameter.
 
     max_epochs : int, default=None
-        Epochs of the last round (at most). ``None`` takes the estimator's
-        ``epochs``.
+        Epochs of the last round (at most): the last round of every bracket
+        trains to ``min_epochs * factor ** k``, the largest such value not
+        above ``max_epochs`` (``max_resources_``). ``None`` takes the value of
+        the estimator's resource parameter.
 
     min_epochs : int, default=1
         Epochs of the first round of the first bracket.
@@ -76,7 +97,9 @@ class HyperbandSearchCV(BaseSearchCV):
     n_candidates : int or "exhaust", default="exhaust"
         Candidates of the first round of the first bracket. ``"exhaust"``
         takes ``max_epochs // min_epochs``, as
-        :class:`~sklearn.model_selection.HalvingRandomSearchCV` does. Later
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` does. With
+        fewer candidates than the levels need, the bracket runs fewer rounds
+        and its last round still trains to ``max_resources_``. Later
         brackets get Hyperband's share: ``ceil(n * (s_max + 1) / (s + 1) /
         factor ** (s_max - s))`` for the bracket of ``s + 1`` rounds.
 
@@ -134,7 +157,7 @@ class HyperbandSearchCV(BaseSearchCV):
         ``split<k>_test_score``, ``mean_test_score``, ``rank_test_score``,
         ``mean_fit_time`` (the round's own training, not the epochs before
         it), ``iter`` (round of the bracket, from 0), ``n_resources``
-        (epochs trained so far) and ``bracket``.
+        (epochs of the resource trained so far) and ``bracket``.
 
     best_estimator_ : estimator
         The best candidate refit on the whole data; only with ``refit``.
@@ -162,17 +185,27 @@ class HyperbandSearchCV(BaseSearchCV):
         Whether several scores were computed.
 
     resource_ : str
-        The epochs parameter: ``"epochs"`` or ``"<step>__epochs"``.
+        The resource parameter: ``"epochs"``, ``"fine_tune_epochs"``, or
+        either behind a step's path, such as ``"clf__epochs"``.
 
     min_resources_, max_resources_ : int
         Epochs of the first round of the first bracket, and of the last
-        round.
+        round of every bracket.
 
     n_brackets_ : int
         Brackets run.
 
     n_iterations_ : int
         Rounds run, over all brackets.
+
+    n_required_iterations_ : int
+        Rounds the first bracket needs for its last round to hold fewer than
+        ``factor`` candidates, starting with ``min_resources_`` epochs, as in
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV`.
+
+    n_possible_iterations_ : int
+        Rounds that fit between ``min_resources_`` and ``max_resources_``
+        epochs. The first bracket runs the smaller of the two.
 
     n_resources_ : list of int
         Epochs trained so far after each round, bracket after bracket.
@@ -181,8 +214,9 @@ class HyperbandSearchCV(BaseSearchCV):
         Candidates of each round, bracket after bracket.
 
     epochs_trained_ : int
-        Epochs trained over every (candidate, fold) model, the refit not
-        included: what retraining survivors from scratch would multiply.
+        Epochs of the resource trained over every (candidate, fold) model,
+        the refit not included: what retraining survivors from scratch would
+        multiply.
 
     n_features_in_ : int
         Number of features seen during fit; only with ``refit``.
@@ -198,19 +232,42 @@ class HyperbandSearchCV(BaseSearchCV):
 
     Notes
     -----
-    **Rounds.** Bracket ``b`` samples its candidates (all of them up front,
-    with ``random_state``) and runs ``min(1 + floor(log_factor(n)), s + 1)``
-    rounds, where ``s + 1 = s_max + 1 - b`` is the most it could fit; round
-    ``i`` trains to ``min_epochs * factor ** (b + i)`` epochs. With one
-    bracket the candidates, rounds and epochs are those of
-    ``HalvingRandomSearchCV(resource="epochs", min_resources=min_epochs,
-    max_resources=max_epochs)`` with the same ``random_state``, and
-    :func:`make_epoch_halving_search` builds that search. A candidate that
-    reaches round ``k`` costs ``r_k`` epochs per fold here, and
-    ``r_0 + r_1 + ... + r_k`` there.
+    **Rounds.** Bracket ``b`` samples its ``n`` candidates (all of them up
+    front, with ``random_state``) and runs ``min(1 + floor(log_factor(n)), s
+    + 1)`` rounds, where ``s + 1 = s_max + 1 - b`` is the most it could fit;
+    round ``i`` trains to ``min_epochs * factor ** (b + i)`` epochs, and the
+    last round to ``max_resources_``, so that the best candidate is always
+    trained the most epochs (as keras-tuner trains its best models to the
+    maximum). With one bracket and candidates enough for every level (as
+    with ``n_candidates="exhaust"``) the candidates, rounds and epochs are
+    those of ``HalvingRandomSearchCV(resource="epochs",
+    min_resources=min_epochs, max_resources=max_epochs)`` with the same
+    ``random_state``, and :func:`make_epoch_halving_search` builds that
+    search; with fewer, that search stops short of ``max_resources_``
+    (``max_epochs=9, n_candidates=2, factor=3``: one round of 1 epoch),
+    and this one trains its one round to 9 epochs. A candidate that reaches
+    round ``k`` costs ``r_k`` epochs per fold here, and ``r_0 + r_1 + ... +
+    r_k`` there.
+
+    **Fine-tuning a pretrained network.** With
+    :class:`~fmnist_estimators.PretrainedNetClassifier` and
+    ``fine_tune_epochs > 0`` the resource is ``fine_tune_epochs``: a new
+    model trains its head for ``epochs`` on the frozen backbone's features,
+    then fine-tunes for the round's epochs, and every later round continues
+    fine-tuning for the epochs it adds. ``n_resources_``, ``best_params_``
+    and ``epochs_trained_`` count fine-tuning epochs; the networks'
+    ``n_iter_`` (``best_estimator_.n_iter_``) also counts the head's
+    ``epochs``, trained once per model.
+
+    **Fit parameters** (``sample_weight``, ``X_val``, ``y_val``) reach every
+    fit of every round and of the refit, as in
+    :class:`~sklearn.model_selection.GridSearchCV`: ``sample_weight`` split
+    with the folds, a validation set of your own whole. Scores are not
+    weighted unless metadata routing is enabled and the scorer requested
+    the weights (``make_scorer(...).set_score_request(sample_weight=True)``).
 
     **Learning-rate schedule.** Each round continues a model by refitting it
-    with ``warm_start=True`` and ``epochs`` set to the round's new epochs,
+    with ``warm_start=True`` and the resource set to the round's new epochs,
     so the estimator's warm-start rules decide the schedule: a constant
     learning rate continues unchanged, and ``lr_schedule="cosine"`` decays
     over the epochs of each round and restarts at the next (warm restarts).
@@ -328,7 +385,7 @@ class HyperbandSearchCV(BaseSearchCV):
     def _check_estimator(self):
         """Names of the epochs and warm-start parameters; max epochs."""
         epochs = epochs_parameter(self.estimator)
-        warm_start = epochs[: -len("epochs")] + "warm_start"
+        warm_start = warm_start_parameter(epochs)
         params = self.estimator.get_params()
         if warm_start not in params:
             raise ValueError(
@@ -363,45 +420,55 @@ class HyperbandSearchCV(BaseSearchCV):
             )
         return scorers, True
 
+    def _route(self, X, params):
+        """``fit``'s parameters for the estimator, the splitter and the scorer.
+
+        As :class:`~sklearn.model_selection.GridSearchCV` routes them: with
+        metadata routing, where each consumer requested them; without, all
+        to the estimator but ``groups``, which goes to the splitter.
+        """
+        params = check_method_params(X, params)
+        if get_config()["enable_metadata_routing"]:
+            return process_routing(self, "fit", **params)
+        groups = params.pop("groups", None)
+        return Bunch(
+            estimator=Bunch(fit=params),
+            splitter=Bunch(split={"groups": groups}),
+            scorer=Bunch(score={}),
+        )
+
     def _brackets(self, max_epochs):
-        """Per bracket: its first round's level and its number of candidates."""
+        """The search's levels, and the candidates to draw per bracket."""
         factor, min_epochs = self.factor, self.min_epochs
-        s_max = 0
-        while min_epochs * factor ** (s_max + 1) <= max_epochs:
-            s_max += 1
-        n_brackets = s_max + 1 if self.n_brackets == "all" else self.n_brackets
-        if n_brackets > s_max + 1:
+        levels = n_levels(min_epochs, max_epochs, factor)
+        n_brackets = levels if self.n_brackets == "all" else self.n_brackets
+        if n_brackets > levels:
             raise ValueError(
                 f"n_brackets={n_brackets}, but min_epochs={min_epochs}, "
                 f"max_epochs={max_epochs} and factor={factor} allow at most "
-                f"{s_max + 1} bracket(s) (n_brackets='all')."
+                f"{levels} bracket(s) (n_brackets='all')."
             )
-        if self.n_candidates == "exhaust":
-            n_first = max_epochs // min_epochs
-        else:
-            n_first = self.n_candidates
-        brackets = []
-        for b in range(n_brackets):
-            s = s_max - b
-            # Hyperband's share, n_first * (s_max + 1) / (s + 1) / factor**b,
-            # rounded up in integers.
-            n = -(-(n_first * (s_max + 1)) // ((s + 1) * factor**b))
-            brackets.append((b, s, max(1, n)))
-        return brackets, s_max
+        n_first = n_first_candidates(self.n_candidates, min_epochs, max_epochs)
+        return levels, bracket_sizes(n_first, levels, factor, n_brackets)
 
-    def _n_rounds(self, n_candidates, s):
-        """Rounds of a bracket: until one round keeps fewer than ``factor``."""
-        n_required = 1
-        while self.factor**n_required <= n_candidates:
-            n_required += 1
-        return min(n_required, s + 1)
+    def _sample(self, n_candidates, rng, epochs_name):
+        """Draw a bracket's candidates, all of them up front."""
+        candidates = list(
+            ParameterSampler(self.param_distributions, n_candidates, random_state=rng)
+        )
+        if any(epochs_name in params for params in candidates):
+            raise ValueError(
+                f"{epochs_name!r} is the resource of the search and must not be "
+                f"among the searched parameters."
+            )
+        return candidates
 
     # -- fit ------------------------------------------------------------------
-    @_fit_context(
+    @fit_context(
         # The estimator is validated by its own fit.
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y=None, *, groups=None):
+    def fit(self, X, y=None, **params):
         """Run the search: every bracket's rounds, then the refit.
 
         Parameters
@@ -412,8 +479,15 @@ class HyperbandSearchCV(BaseSearchCV):
         y : array-like of shape (n_samples,)
             Labels.
 
-        groups : array-like of shape (n_samples,), default=None
-            Group labels for a group splitter given as ``cv``.
+        **params : dict of str -> object
+            Parameters of the estimator's ``fit``, the scorer and the splitter,
+            routed as :class:`~sklearn.model_selection.GridSearchCV` routes
+            them. An array as long as ``X``, such as ``sample_weight``, is
+            split with the folds; ``X_val`` and ``y_val`` (a validation set of
+            your own) are passed whole; ``groups`` goes to a group splitter
+            given as ``cv``. With ``sklearn.set_config(
+            enable_metadata_routing=True)``, each goes where it was requested
+            (``set_fit_request``, ``set_score_request``, ``set_split_request``).
 
         Returns
         -------
@@ -422,133 +496,112 @@ class HyperbandSearchCV(BaseSearchCV):
         """
         epochs_name, warm_name, max_epochs = self._check_estimator()
         scorer, multimetric = self._scorers()
-        X, y, groups = indexable(X, y, groups)
+        X, y = indexable(X, y)
+        routed = self._route(X, params)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         # Drawn once: every candidate and round sees the same folds.
-        splits = list(cv.split(X, y, groups))
+        splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
-        brackets, s_max = self._brackets(max_epochs)
+        levels, sizes = self._brackets(max_epochs)
+        fits = _Fits(
+            X,
+            y,
+            splits,
+            fit_params=routed.estimator.fit,
+            score_params=routed.scorer.score,
+            epochs_name=epochs_name,
+            warm_name=warm_name,
+            scorer=scorer,
+            return_train_score=self.return_train_score,
+            error_score=self.error_score,
+            # Pickle the models only when they cross to other processes.
+            serialize=effective_n_jobs(self.n_jobs) != 1,
+        )
         base = clone(self.estimator)
         rng = check_random_state(self.random_state)
-
-        all_params, all_out = [], []
-        more = {"iter": [], "n_resources": [], "bracket": []}
-        self.n_resources_, self.n_candidates_ = [], []
-        self.epochs_trained_ = 0
-        rounds_of = {}  # bracket -> epochs of its rounds, for the refit
-        # Pickle the models only when they cross to other processes.
-        serialize = effective_n_jobs(self.n_jobs) != 1
-        task = delayed(_train_and_score)
-        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
-        with parallel:
-            for b, s, n_sampled in brackets:
-                candidates = list(
-                    ParameterSampler(
-                        self.param_distributions, n_sampled, random_state=rng
-                    )
+        record = _Record()
+        metric = self._refit_metric(multimetric)
+        with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
+            for index, size in enumerate(sizes):
+                candidates = self._sample(size, rng, epochs_name)
+                bracket = bracket_rounds(
+                    index,
+                    len(candidates),
+                    min_epochs=self.min_epochs,
+                    factor=self.factor,
+                    n_levels=levels,
                 )
-                if any(epochs_name in params for params in candidates):
-                    raise ValueError(
-                        f"{epochs_name!r} is the resource of the search and must "
-                        f"not be among the searched parameters."
-                    )
-                n_rounds = self._n_rounds(len(candidates), s)
-                rounds = [
-                    min(self.min_epochs * self.factor ** (b + i), max_epochs)
-                    for i in range(n_rounds)
-                ]
-                rounds_of[b] = rounds
-                # One model per (candidate, fold): a fresh clone, then the
-                # state each round leaves (None once a fit failed).
-                models = [
-                    [
-                        clone(base).set_params(**clone(params, safe=False))
-                        for _ in splits
-                    ]
-                    for params in candidates
-                ]
-                done = 0
-                for i, epochs in enumerate(rounds):
-                    last = i == n_rounds - 1
-                    if self.verbose > 0:
-                        print(
-                            f"[HyperbandSearchCV] bracket {b}, round {i}: "
-                            f"{len(candidates)} candidate(s) x {self.n_splits_} "
-                            f"folds, epochs {done} -> {epochs}"
-                        )
-                    results = parallel(
-                        task(
-                            models[c][k],
-                            X,
-                            y,
-                            train,
-                            test,
-                            epochs_name=epochs_name,
-                            warm_name=warm_name,
-                            epochs=epochs - done,
-                            scorer=scorer,
-                            return_train_score=self.return_train_score,
-                            error_score=self.error_score,
-                            keep=not last,
-                            serialize=serialize,
-                        )
-                        for c in range(len(candidates))
-                        for k, (train, test) in enumerate(splits)
-                    )
-                    out = [result for result, _ in results]
-                    self._check_failures(out, len(all_out) == 0)
-                    n_folds = self.n_splits_
-                    models = [
-                        [model for _, model in results[c * n_folds : (c + 1) * n_folds]]
-                        for c in range(len(candidates))
-                    ]
-                    del results
-                    round_params = [
-                        {**params, epochs_name: epochs} for params in candidates
-                    ]
-                    all_params.extend(round_params)
-                    all_out.extend(out)
-                    more["iter"] += [i] * len(candidates)
-                    more["n_resources"] += [epochs] * len(candidates)
-                    more["bracket"] += [b] * len(candidates)
-                    self.n_resources_.append(epochs)
-                    self.n_candidates_.append(len(candidates))
-                    self.epochs_trained_ += len(candidates) * n_folds * (epochs - done)
-                    done = epochs
-                    if last:
-                        break
-                    keep = _top_k(
-                        _mean_scores(out, n_folds, self._refit_metric(multimetric)),
-                        -(-len(candidates) // self.factor),
-                    )
-                    candidates = [candidates[c] for c in keep]
-                    models = [models[c] for c in keep]
-                    if not serialize:
-                        # Release the losers' networks now, not at some later
-                        # garbage collection.
-                        gc.collect()
-                del models
+                self._run_bracket(
+                    parallel, bracket, candidates, base, fits, record, metric
+                )
+        self._store_results(record, scorer, multimetric, epochs_name)
+        if self.refit:
+            self._refit(X, y, base, fits, record.brackets)
+        return self
 
-        self.multimetric_ = multimetric
-        _fill_error_scores(all_out, scorer if multimetric else None, self.error_score)
-        results = self._format_results(all_params, self.n_splits_, all_out, more)
+    def _run_bracket(self, parallel, bracket, candidates, base, fits, record, metric):
+        """Run the rounds of ``bracket``, keeping the best candidates between them."""
+        record.brackets.append(bracket)
+        # One model per (candidate, fold): a fresh clone, then the state each
+        # round leaves (None once a fit failed).
+        models = [
+            [clone(base).set_params(**clone(params, safe=False)) for _ in fits.splits]
+            for params in candidates
+        ]
+        done = 0
+        for i, epochs in enumerate(bracket.epochs):
+            last = i == len(bracket.epochs) - 1
+            if self.verbose > 0:
+                print(
+                    f"[HyperbandSearchCV] bracket {bracket.index}, round {i}: "
+                    f"{len(candidates)} candidate(s) x {self.n_splits_} folds, "
+                    f"epochs {done} -> {epochs}"
+                )
+            out, models = run_round(
+                parallel, models, fits, epochs=epochs - done, keep=not last
+            )
+            self._check_failures(out, first_round=not record.out)
+            record.add_round(bracket, i, candidates, out, fits, epochs - done)
+            done = epochs
+            if last:
+                break
+            scores = _mean_scores(out, len(fits.splits), metric)
+            keep = _top_k(scores, bracket.n_candidates[i + 1])
+            candidates = [candidates[c] for c in keep]
+            models = [models[c] for c in keep]
+            if not fits.serialize:
+                # Release the losers' networks now, not at some later
+                # garbage collection.
+                gc.collect()
+
+    def _store_results(self, record, scorer, multimetric, epochs_name):
+        """``cv_results_``, the schedule's attributes, and the best candidate."""
+        _fill_error_scores(
+            record.out, scorer if multimetric else None, self.error_score
+        )
+        results = format_results(
+            self, record.params, self.n_splits_, record.out, record.more
+        )
+        first = record.brackets[0]
         self.cv_results_ = results
+        self.multimetric_ = multimetric
         self.scorer_ = scorer
         self.resource_ = epochs_name
         self.min_resources_ = self.min_epochs
-        self.max_resources_ = self.min_epochs * self.factor**s_max
-        self.n_brackets_ = len(brackets)
-        self.n_iterations_ = len(self.n_resources_)
-
+        self.max_resources_ = first.epochs[-1]
+        self.n_brackets_ = len(record.brackets)
+        self.n_required_iterations_ = first.n_required
+        self.n_possible_iterations_ = first.n_possible
+        self.n_iterations_ = len(record.n_resources)
+        self.n_resources_ = record.n_resources
+        self.n_candidates_ = record.n_candidates
+        self.epochs_trained_ = record.epochs_trained
         if self.refit or not multimetric:
             metric = self._refit_metric(multimetric)
             self.best_index_ = _best_index(self.refit, metric, results)
             if not callable(self.refit):
                 self.best_score_ = results[f"mean_test_{metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
-        if self.refit:
-            self._refit(X, y, base, epochs_name, warm_name, rounds_of)
-        return self
 
     def _refit_metric(self, multimetric):
         return self.refit if multimetric and isinstance(self.refit, str) else "score"
@@ -566,54 +619,127 @@ class HyperbandSearchCV(BaseSearchCV):
             f"{len(failed)} of the {len(out)} fits of a round failed and score "
             f"error_score={self.error_score!r}; the first error was:\n{failed[0]}",
             FitFailedWarning,
-            stacklevel=3,
+            stacklevel=5,  # the user's call of fit
         )
 
-    def _refit(self, X, y, base, epochs_name, warm_name, rounds_of):
+    def _refit(self, X, y, base, fits, brackets):
         """Train the best candidate on all of ``X`` through the same rounds."""
         i = self.best_index_
-        bracket = int(self.cv_results_["bracket"][i])
-        rounds = rounds_of[bracket][: int(self.cv_results_["iter"][i]) + 1]
+        bracket = brackets[int(self.cv_results_["bracket"][i])]
+        rounds = bracket.epochs[: int(self.cv_results_["iter"][i]) + 1]
         params = clone(self.best_params_, safe=False)
         estimator = clone(base).set_params(**params)
         start = time.perf_counter()
         done = 0
         for epochs in rounds:
-            estimator.set_params(**{warm_name: True, epochs_name: epochs - done})
-            estimator.fit(X, y)
+            estimator.set_params(
+                **{fits.warm_name: True, fits.epochs_name: epochs - done}
+            )
+            estimator.fit(X, y, **fits.fit_params)
             done = epochs
         self.refit_time_ = time.perf_counter() - start
         # Parameters as best_params_ says: a later fit trains as many epochs.
-        warm_start = base.get_params()[warm_name]
-        estimator.set_params(**{warm_name: warm_start, epochs_name: done})
+        warm_start = base.get_params()[fits.warm_name]
+        estimator.set_params(**{fits.warm_name: warm_start, fits.epochs_name: done})
         self.best_estimator_ = estimator
         if hasattr(estimator, "feature_names_in_"):
             self.feature_names_in_ = estimator.feature_names_in_
 
 
-def _train_and_score(
-    model,
-    X,
-    y,
-    train,
-    test,
-    *,
-    epochs_name,
-    warm_name,
-    epochs,
-    scorer,
-    return_train_score,
-    error_score,
-    keep,
-    serialize,
-):
-    """Continue ``model`` for ``epochs`` on the training fold and score it.
+@dataclasses.dataclass(frozen=True)
+class _Fits:
+    """What every (candidate, fold) fit of a search shares: the data, the
+    folds, the routed parameters and how to score."""
+
+    X: object
+    y: object
+    splits: list
+    fit_params: dict
+    score_params: dict
+    epochs_name: str
+    warm_name: str
+    scorer: object
+    return_train_score: bool
+    error_score: object
+    serialize: bool
+
+
+class _Record:
+    """What the rounds leave: a row per candidate and round, and the totals."""
+
+    def __init__(self):
+        self.params, self.out, self.brackets = [], [], []
+        self.more = {"iter": [], "n_resources": [], "bracket": []}
+        self.n_resources, self.n_candidates = [], []
+        self.epochs_trained = 0
+
+    def add_round(self, bracket, i, candidates, out, fits, new_epochs):
+        """Rows of round ``i`` of ``bracket``, which trained ``new_epochs`` more."""
+        epochs, n = bracket.epochs[i], len(candidates)
+        self.params.extend(
+            {**params, fits.epochs_name: epochs} for params in candidates
+        )
+        self.out.extend(out)
+        self.more["iter"] += [i] * n
+        self.more["n_resources"] += [epochs] * n
+        self.more["bracket"] += [bracket.index] * n
+        self.n_resources.append(epochs)
+        self.n_candidates.append(n)
+        self.epochs_trained += n * len(fits.splits) * new_epochs
+
+
+def run_round(parallel, models, fits, *, epochs, keep):
+    """Continue every (candidate, fold) model for ``epochs`` epochs and score it.
+
+    The only side effects of the search: each task is one independent
+    (model, fold) fit, so an asynchronous scheduler could dispatch them one
+    by one instead of a round at a time.
+
+    Parameters
+    ----------
+    parallel : joblib.Parallel
+        Runs the fits.
+    models : list of list
+        Per candidate, per fold: a fresh clone, a fitted model, its pickle,
+        or None after a failed fit.
+    fits : _Fits
+        Data, folds, routed parameters and scorer.
+    epochs : int
+        Epochs each model trains in this round.
+    keep : bool
+        Whether to return the models for another round.
+
+    Returns
+    -------
+    out : list of dict
+        One result per (candidate, fold), candidate after candidate.
+    models : list of list
+        The models to continue, shaped as ``models`` (None where not kept).
+    """
+    results = parallel(
+        delayed(_train_and_score)(model, fits, k, epochs=epochs, keep=keep)
+        for row in models
+        for k, model in enumerate(row)
+    )
+    n_folds = len(fits.splits)
+    out = [result for result, _ in results]
+    kept = [
+        [model for _, model in results[c * n_folds : (c + 1) * n_folds]]
+        for c in range(len(models))
+    ]
+    return out, kept
+
+
+def _train_and_score(model, fits, fold, *, epochs, keep):
+    """Continue ``model`` for ``epochs`` on training fold ``fold`` and score it.
 
     ``model`` is a fresh clone, a fitted estimator, its pickle, or None when
     an earlier round's fit failed. Returns the result dict of this fit and
     the model to keep for the next round (None when ``keep`` is False or the
-    fit failed), pickled when ``serialize``.
+    fit failed), pickled when ``fits.serialize``.
     """
+    train, test = fits.splits[fold]
+    error_score = fits.error_score
     result = {
         "fit_error": None,
         "fit_time": 0.0,
@@ -621,18 +747,18 @@ def _train_and_score(
         "n_test_samples": len(test),
     }
     failed_scores = {"test_scores": error_score}
-    if return_train_score:
+    if fits.return_train_score:
         failed_scores["train_scores"] = error_score
     if model is None:
         result["fit_error"] = "The fit of an earlier round failed."
         return {**result, **failed_scores}, None
     if isinstance(model, bytes):
         model = pickle.loads(model)
-    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_train, y_train = safe_indexing(fits.X, train), safe_indexing(fits.y, train)
     start = time.perf_counter()
     try:
-        model.set_params(**{warm_name: True, epochs_name: epochs})
-        model.fit(X_train, y_train)
+        model.set_params(**{fits.warm_name: True, fits.epochs_name: epochs})
+        model.fit(X_train, y_train, **_fold_params(fits.X, fits.fit_params, train))
     except Exception:
         if error_score == "raise":
             raise
@@ -641,24 +767,46 @@ def _train_and_score(
         return {**result, **failed_scores}, None
     result["fit_time"] = time.perf_counter() - start
     start = time.perf_counter()
-    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
-    result["test_scores"] = _score(model, X_test, y_test, scorer, error_score)
+    X_test, y_test = safe_indexing(fits.X, test), safe_indexing(fits.y, test)
+    score_params = _fold_params(fits.X, fits.score_params, test)
+    result["test_scores"] = _score(
+        model, X_test, y_test, fits.scorer, score_params, error_score
+    )
     result["score_time"] = time.perf_counter() - start
-    if return_train_score:
-        result["train_scores"] = _score(model, X_train, y_train, scorer, error_score)
+    if fits.return_train_score:
+        score_params = _fold_params(fits.X, fits.score_params, train)
+        result["train_scores"] = _score(
+            model, X_train, y_train, fits.scorer, score_params, error_score
+        )
     if not keep:
         return result, None
-    if serialize:
+    if fits.serialize:
         model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     return result, model
 
 
-def _score(model, X, y, scorer, error_score):
-    """Score(s) of ``model``: a float, or a dict for several scorers."""
+def _fold_params(X, params, indices):
+    """``params`` for the fold ``indices``: arrays as long as ``X`` are split,
+    as :class:`~sklearn.model_selection.GridSearchCV` splits them; a
+    validation set of the user's own (``X_val``, ``y_val``) is not."""
+    whole = {name: value for name, value in params.items() if name in _WHOLE}
+    split = {name: value for name, value in params.items() if name not in _WHOLE}
+    return {**check_method_params(X, split, indices=indices), **whole}
+
+
+def _score(model, X, y, scorer, params, error_score):
+    """Score(s) of ``model``: a float, or a dict for several scorers.
+
+    ``params`` are the routed score parameters (empty without metadata
+    routing); of several scorers, each gets those it requested.
+    """
     try:
         if isinstance(scorer, dict):
-            return {name: float(s(model, X, y)) for name, s in scorer.items()}
-        score = scorer(model, X, y)
+            return {
+                name: float(s(model, X, y, **_requested(s, params)))
+                for name, s in scorer.items()
+            }
+        score = scorer(model, X, y, **params)
     except Exception:
         if error_score == "raise":
             raise
@@ -672,6 +820,14 @@ def _score(model, X, y, scorer, error_score):
             return dict.fromkeys(scorer, error_score)
         return error_score
     return score if isinstance(score, dict) else float(score)
+
+
+def _requested(scorer, params):
+    """The ``params`` that ``scorer`` requested for ``score``."""
+    if not params or not hasattr(scorer, "get_metadata_routing"):
+        return {}
+    consumed = scorer.get_metadata_routing().consumes("score", params)
+    return {name: params[name] for name in consumed}
 
 
 def _fill_error_scores(out, scorers, error_score):
