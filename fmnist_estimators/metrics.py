@@ -16,17 +16,53 @@ import numpy as np
 __all__ = ["expected_calibration_error", "top_label_calibration_curve"]
 
 
-def _check_inputs(y_true, proba, n_bins, labels):
-    """Validated ``proba``, the correctness of each top label and bin indices."""
-    if not isinstance(n_bins, Integral) or isinstance(n_bins, bool) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
-    proba = np.asarray(proba, dtype=np.float64)
-    y_true = np.asarray(y_true)
+# A softmax computed in float32 sums each term with a relative error of about
+# float32's eps, so a row of n classes can miss 1 by a few eps per class. Any
+# looser slack would let through rows that are not probabilities at all.
+_SUM_SLACK_PER_CLASS = 4 * np.finfo(np.float32).eps
+
+
+def _as_proba(proba):
+    """``proba`` as float64, after checking that each row is a distribution."""
+    proba = np.asarray(proba)
+    if proba.dtype.kind not in "biuf":
+        raise ValueError(
+            f"proba must hold numbers (probabilities); got dtype {proba.dtype}."
+        )
+    # float16 probabilities carry their own, coarser, rounding.
+    eps = np.finfo(proba.dtype).eps if proba.dtype.kind == "f" else 0.0
+    proba = proba.astype(np.float64)
     if proba.ndim != 2:
         raise ValueError(
             "proba must be 2-dimensional, (n_samples, n_classes); got shape "
             f"{proba.shape}."
         )
+    if not np.all(np.isfinite(proba)):
+        raise ValueError("proba holds NaN or infinity; it must hold probabilities.")
+    if np.any(proba < 0) or np.any(proba > 1):
+        raise ValueError(
+            "proba must hold probabilities in [0, 1]; got values from "
+            f"{proba.min():.6g} to {proba.max():.6g}."
+        )
+    slack = proba.shape[1] * max(_SUM_SLACK_PER_CLASS, 4 * eps)
+    sums = proba.sum(axis=1)
+    wrong = np.flatnonzero(np.abs(sums - 1) > slack)
+    if wrong.size:
+        raise ValueError(
+            f"each row of proba must sum to 1 (the probabilities of all "
+            f"classes); {wrong.size} of {sums.size} rows do not, e.g. row "
+            f"{wrong[0]} sums to {sums[wrong[0]]:.6g}. Pass the output of "
+            "predict_proba, not decision_function or one class's column."
+        )
+    return proba
+
+
+def _check_inputs(y_true, proba, n_bins, labels):
+    """Validated ``proba``, the correctness of each top label and bin indices."""
+    if not isinstance(n_bins, Integral) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins!r}.")
+    proba = _as_proba(proba)
+    y_true = np.asarray(y_true)
     if y_true.ndim != 1 or y_true.shape[0] != proba.shape[0]:
         raise ValueError(
             f"y_true must be 1-dimensional with one label per row of proba "
@@ -34,8 +70,6 @@ def _check_inputs(y_true, proba, n_bins, labels):
         )
     if proba.shape[0] == 0:
         raise ValueError("y_true and proba are empty: nothing to measure.")
-    if not np.all(np.isfinite(proba)) or np.any(proba < 0) or np.any(proba > 1):
-        raise ValueError("proba must hold finite probabilities in [0, 1].")
     labels = np.unique(y_true) if labels is None else np.asarray(labels)
     if labels.shape != (proba.shape[1],):
         raise ValueError(
@@ -73,7 +107,8 @@ def top_label_calibration_curve(y_true, proba, *, n_bins=15, labels=None):
 
     proba : array-like of shape (n_samples, n_classes)
         Predicted probabilities, such as the output of
-        :term:`predict_proba`.
+        :term:`predict_proba`: values in ``[0, 1]``, each row summing to 1
+        up to float32 rounding. Anything else raises a ``ValueError``.
 
     n_bins : int, default=15
         Number of equal-width bins of ``[0, 1]``.
@@ -144,7 +179,8 @@ def expected_calibration_error(y_true, proba, *, n_bins=15, labels=None):
 
     proba : array-like of shape (n_samples, n_classes)
         Predicted probabilities, such as the output of
-        :term:`predict_proba`.
+        :term:`predict_proba`: values in ``[0, 1]``, each row summing to 1
+        up to float32 rounding. Anything else raises a ``ValueError``.
 
     n_bins : int, default=15
         Number of equal-width bins ``M`` (15, as in [1]_). More bins resolve

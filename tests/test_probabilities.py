@@ -108,6 +108,10 @@ def test_labels_for_a_test_set_missing_a_class():
         ([0, 1], [0.5, 0.5], {}, "2-dimensional"),
         ([0, 1, 1], [[0.5, 0.5], [0.2, 0.8]], {}, "one label per row"),
         ([0, 1], [[0.5, 0.5], [1.2, -0.2]], {}, r"in \[0, 1\]"),
+        ([0, 1], [[0.5, 0.5], [np.nan, 0.5]], {}, "NaN"),
+        ([0, 1], [[0.9, 0.9], [0.2, 0.8]], {}, "row 0 sums to 1.8"),
+        ([0, 1], [[0.5, 0.5], [0.1, 0.1]], {}, "row 1 sums to 0.2"),
+        ([0, 1], [["a", "b"], ["c", "d"]], {}, "must hold numbers"),
         ([0, 3], [[0.5, 0.5], [0.2, 0.8]], {"labels": [0, 1]}, r"labels \[3\]"),
         ([], np.empty((0, 2)), {}, "empty"),
     ],
@@ -115,6 +119,24 @@ def test_labels_for_a_test_set_missing_a_class():
 def test_metric_input_errors(y, proba, kwargs, match):
     with pytest.raises(ValueError, match=match):
         expected_calibration_error(y, proba, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        top_label_calibration_curve(y, proba, **kwargs)
+
+
+def test_rows_may_miss_one_by_float32_rounding_and_no_more():
+    # a float32 softmax over 10 classes, as a Keras network outputs it
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=5, size=(2000, 10)).astype(np.float32)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = rng.integers(0, 10, 2000)
+    assert np.any(proba.astype(np.float64).sum(axis=1) != 1)
+    assert 0 <= expected_calibration_error(y, proba) <= 1
+    accuracy, confidence, counts = top_label_calibration_curve(y, proba)
+    assert counts.sum() == 2000
+    # one class's share lost: the rows sum to 1 - 1e-3
+    scaled = proba * (1 - 1e-3)
+    with pytest.raises(ValueError, match="must sum to 1"):
+        expected_calibration_error(y, scaled)
 
 
 # -- calibrating the package's estimators -------------------------------------------
