@@ -37,19 +37,30 @@ def _stderr_to_devnull():
         os.close(devnull)
 
 
+def _asks_for_tensorflow_logs():
+    """Whether the user wants TensorFlow's own C++ logging.
+
+    ``TF_CPP_MIN_LOG_LEVEL=0`` asks for every log line; 1 or more is how users
+    silence TensorFlow, and must not bring back the start-up lines that only
+    the redirect hides.
+    """
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0"
+
+
 def _import_tensorflow_quietly():
     """Import TensorFlow and discover its devices without console output.
 
-    A user who sets ``TF_CPP_MIN_LOG_LEVEL`` themselves, or who imported
-    TensorFlow first, gets TensorFlow's own logging. Device discovery (where
-    ``cuInit`` fails on a machine without a GPU) does not start the runtime,
-    so thread pools can still be sized afterwards.
+    A user who sets ``TF_CPP_MIN_LOG_LEVEL=0``, or who imported TensorFlow
+    first, gets TensorFlow's own logging; any other level, or none, is quiet.
+    Device discovery (where ``cuInit`` fails on a machine without a GPU) does
+    not start the runtime, so thread pools can still be sized afterwards.
     """
-    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    if "tensorflow" in sys.modules or _asks_for_tensorflow_logs():
         import tensorflow
 
         return tensorflow
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"  # the C++ logs after start-up
+    # The C++ logs after start-up; a level the user chose is kept.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with _stderr_to_devnull():
         import tensorflow
 
