@@ -8,6 +8,8 @@ estimators one by one. ``tests/test_private_names.py`` fails on any other
 module that imports a private scikit-learn name.
 """
 
+import inspect
+
 import sklearn
 
 _TESTED = "scikit-learn 1.6-1.9"
@@ -45,6 +47,15 @@ try:  # cv_results_ from the fits' results, as every search of scikit-learn buil
     format_results = BaseSearchCV._format_results
 except AttributeError as error:  # pragma: no cover
     raise _missing("BaseSearchCV._format_results", error) from None
+
+
+def scorer_accepts_sample_weight(scorer):
+    """Whether ``scorer`` takes ``sample_weight``, as GridSearchCV decides it."""
+    accepts = getattr(scorer, "_accept_sample_weight", None)  # scikit-learn >= 1.7
+    if accepts is not None:
+        return accepts()
+    return "sample_weight" in inspect.signature(scorer).parameters
+
 
 try:
     from sklearn.utils import _safe_indexing as safe_indexing
@@ -93,5 +104,6 @@ __all__ = [
     "fit_context",
     "format_results",
     "safe_indexing",
+    "scorer_accepts_sample_weight",
     "validate_params",
 ]

@@ -19,14 +19,22 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterSampler, check_cv
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils.metadata_routing import process_routing
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    process_routing,
+)
+
+# scikit-learn's Parallel carries its configuration (metadata routing
+# included) into the workers, as in GridSearchCV.
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import indexable
 
 from .._sklearn_compat import (
@@ -37,6 +45,7 @@ from .._sklearn_compat import (
     fit_context,
     format_results,
     safe_indexing,
+    scorer_accepts_sample_weight,
 )
 from ._names import epochs_parameter, warm_start_parameter
 from ._schedule import bracket_rounds, bracket_sizes, n_first_candidates, n_levels
@@ -262,9 +271,11 @@ class HyperbandSearchCV(BaseSearchCV):
     **Fit parameters** (``sample_weight``, ``X_val``, ``y_val``) reach every
     fit of every round and of the refit, as in
     :class:`~sklearn.model_selection.GridSearchCV`: ``sample_weight`` split
-    with the folds, a validation set of your own whole. Scores are not
-    weighted unless metadata routing is enabled and the scorer requested
-    the weights (``make_scorer(...).set_score_request(sample_weight=True)``).
+    with the folds, a validation set of your own whole. The test scores
+    are weighted as GridSearchCV weights them: with scikit-learn 1.7 or
+    later, a scorer that takes ``sample_weight`` gets the test fold's
+    weights; with metadata routing, a scorer that requested them
+    (``make_scorer(...).set_score_request(sample_weight=True)``).
 
     **Learning-rate schedule.** Each round continues a model by refitting it
     with ``warm_start=True`` and the resource set to the round's new epochs,
@@ -420,21 +431,27 @@ class HyperbandSearchCV(BaseSearchCV):
             )
         return scorers, True
 
-    def _route(self, X, params):
+    def _route(self, X, params, scorer):
         """``fit``'s parameters for the estimator, the splitter and the scorer.
 
-        As :class:`~sklearn.model_selection.GridSearchCV` routes them: with
-        metadata routing, where each consumer requested them; without, all
-        to the estimator but ``groups``, which goes to the splitter.
+        As :class:`~sklearn.model_selection.GridSearchCV` (1.7 and later)
+        routes them: with metadata routing, where each consumer requested
+        them; without, all to the estimator but ``groups``, which goes to the
+        splitter, and ``sample_weight`` also to the scorers that take it.
         """
         params = check_method_params(X, params)
         if get_config()["enable_metadata_routing"]:
             return process_routing(self, "fit", **params)
         groups = params.pop("groups", None)
+        weights = params.get("sample_weight")
+        scorers = scorer.values() if isinstance(scorer, dict) else [scorer]
+        weighted = weights is not None and any(
+            scorer_accepts_sample_weight(s) for s in scorers
+        )
         return Bunch(
             estimator=Bunch(fit=params),
             splitter=Bunch(split={"groups": groups}),
-            scorer=Bunch(score={}),
+            scorer=Bunch(score={"sample_weight": weights} if weighted else {}),
         )
 
     def _brackets(self, max_epochs):
@@ -483,11 +500,12 @@ class HyperbandSearchCV(BaseSearchCV):
             Parameters of the estimator's ``fit``, the scorer and the splitter,
             routed as :class:`~sklearn.model_selection.GridSearchCV` routes
             them. An array as long as ``X``, such as ``sample_weight``, is
-            split with the folds; ``X_val`` and ``y_val`` (a validation set of
-            your own) are passed whole; ``groups`` goes to a group splitter
-            given as ``cv``. With ``sklearn.set_config(
-            enable_metadata_routing=True)``, each goes where it was requested
-            (``set_fit_request``, ``set_score_request``, ``set_split_request``).
+            split with the folds (and also weights the test scores of a scorer
+            that takes it); ``X_val`` and ``y_val`` (a validation set of your
+            own) are passed whole; ``groups`` goes to a group splitter given as
+            ``cv``. With ``sklearn.set_config(enable_metadata_routing=True)``,
+            each goes where it was requested (``set_fit_request``,
+            ``set_score_request``, ``set_split_request``).
 
         Returns
         -------
@@ -497,7 +515,7 @@ class HyperbandSearchCV(BaseSearchCV):
         epochs_name, warm_name, max_epochs = self._check_estimator()
         scorer, multimetric = self._scorers()
         X, y = indexable(X, y)
-        routed = self._route(X, params)
+        routed = self._route(X, params, scorer)
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         # Drawn once: every candidate and round sees the same folds.
         splits = list(cv.split(X, y, **routed.splitter.split))
@@ -509,6 +527,7 @@ class HyperbandSearchCV(BaseSearchCV):
             splits,
             fit_params=routed.estimator.fit,
             score_params=routed.scorer.score,
+            score_keys=_score_keys(scorer, routed.scorer.score, self),
             epochs_name=epochs_name,
             warm_name=warm_name,
             scorer=scorer,
@@ -656,6 +675,7 @@ class _Fits:
     splits: list
     fit_params: dict
     score_params: dict
+    score_keys: object
     epochs_name: str
     warm_name: str
     scorer: object
@@ -769,15 +789,11 @@ def _train_and_score(model, fits, fold, *, epochs, keep):
     start = time.perf_counter()
     X_test, y_test = safe_indexing(fits.X, test), safe_indexing(fits.y, test)
     score_params = _fold_params(fits.X, fits.score_params, test)
-    result["test_scores"] = _score(
-        model, X_test, y_test, fits.scorer, score_params, error_score
-    )
+    result["test_scores"] = _score(model, X_test, y_test, score_params, fits)
     result["score_time"] = time.perf_counter() - start
     if fits.return_train_score:
         score_params = _fold_params(fits.X, fits.score_params, train)
-        result["train_scores"] = _score(
-            model, X_train, y_train, fits.scorer, score_params, error_score
-        )
+        result["train_scores"] = _score(model, X_train, y_train, score_params, fits)
     if not keep:
         return result, None
     if fits.serialize:
@@ -794,16 +810,19 @@ def _fold_params(X, params, indices):
     return {**check_method_params(X, split, indices=indices), **whole}
 
 
-def _score(model, X, y, scorer, params, error_score):
+def _score(model, X, y, params, fits):
     """Score(s) of ``model``: a float, or a dict for several scorers.
 
-    ``params`` are the routed score parameters (empty without metadata
-    routing); of several scorers, each gets those it requested.
+    ``params`` are the fold's score parameters; of several scorers, each
+    gets those of ``fits.score_keys``.
     """
+    scorer, error_score = fits.scorer, fits.error_score
     try:
         if isinstance(scorer, dict):
             return {
-                name: float(s(model, X, y, **_requested(s, params)))
+                name: float(
+                    s(model, X, y, **{k: params[k] for k in fits.score_keys[name]})
+                )
                 for name, s in scorer.items()
             }
         score = scorer(model, X, y, **params)
@@ -822,12 +841,32 @@ def _score(model, X, y, scorer, params, error_score):
     return score if isinstance(score, dict) else float(score)
 
 
-def _requested(scorer, params):
-    """The ``params`` that ``scorer`` requested for ``score``."""
-    if not params or not hasattr(scorer, "get_metadata_routing"):
-        return {}
-    consumed = scorer.get_metadata_routing().consumes("score", params)
-    return {name: params[name] for name in consumed}
+def _score_keys(scorer, params, owner):
+    """Of several scorers, the score parameters each gets, by name.
+
+    As scikit-learn's searches share them among several scorers: with
+    metadata routing, those a scorer requested; without, only
+    ``sample_weight``, to the scorers that take it. None for one scorer,
+    which gets all its routed parameters.
+    """
+    if not isinstance(scorer, dict):
+        return None
+    if get_config()["enable_metadata_routing"]:
+        # Routed, and checked (an unset request raises), as scikit-learn's
+        # multimetric scorer routes them.
+        router = MetadataRouter(owner=owner)
+        for name, s in scorer.items():
+            router.add(
+                **{name: s},
+                method_mapping=MethodMapping().add(caller="score", callee="score"),
+            )
+        routed = process_routing(router, "score", **params)
+        return {name: sorted(routed[name].score) for name in scorer}
+    weighted = "sample_weight" in params
+    return {
+        name: ["sample_weight"] if weighted and scorer_accepts_sample_weight(s) else []
+        for name, s in scorer.items()
+    }
 
 
 def _fill_error_scores(out, scorers, error_score):
