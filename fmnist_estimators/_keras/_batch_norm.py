@@ -9,7 +9,7 @@ trained to the mean and variance of its inputs over training images,
 computed with the final weights.
 """
 
-from ._engine import layer_chain
+from ._build import layer_chain
 from ._runtime import keras, np, tf
 
 # Training images over which batch norm's statistics are recomputed, in chunks
