@@ -25,8 +25,10 @@ table of mean ± standard deviation over the folds, and :func:`dask_backend`
 runs the fits of a search on a ``dask.distributed`` cluster.
 
 One job per module: ``_family`` (the family pipeline and grid),
-``_hyperband`` and ``_halving`` (searches on epochs), ``_results`` (tables),
-``_dask`` (the cluster).
+``_hyperband`` and ``_halving`` (searches on epochs), ``_schedule``
+(Hyperband's brackets and rounds, arithmetic only), ``_rounds`` (the fits of
+one round), ``_names`` (which parameter is the epochs), ``_results``
+(tables), ``_dask`` (the cluster).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

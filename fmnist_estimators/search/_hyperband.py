@@ -6,15 +6,16 @@ dask-ml's continues it through ``partial_fit`` but scores one validation
 split. :class:`HyperbandSearchCV` keeps one model per (candidate, fold) and
 continues it with ``warm_start`` from round to round, so a candidate that
 reaches the last round has been trained for the last round's epochs once.
+
+The schedule is arithmetic in :mod:`._schedule`, the fits of a round run in
+:mod:`._rounds`; this module samples candidates, keeps the survivors of each
+round, and refits the best.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import dataclasses
 import gc
-import pickle
 import time
-import traceback
 import warnings
 from numbers import Integral, Real
 
@@ -26,15 +27,11 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterSampler, check_cv
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils.metadata_routing import (
-    MetadataRouter,
-    MethodMapping,
-    process_routing,
-)
+from sklearn.utils.metadata_routing import process_routing
 
 # scikit-learn's Parallel carries its configuration (metadata routing
 # included) into the workers, as in GridSearchCV.
-from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.parallel import Parallel
 from sklearn.utils.validation import indexable
 
 from .._sklearn_compat import (
@@ -44,17 +41,13 @@ from .._sklearn_compat import (
     check_method_params,
     fit_context,
     format_results,
-    safe_indexing,
     scorer_accepts_sample_weight,
 )
 from ._names import epochs_parameter, warm_start_parameter
+from ._rounds import Fits, run_round, score_keys
 from ._schedule import bracket_rounds, bracket_sizes, n_first_candidates, n_levels
 
 __all__ = ["HyperbandSearchCV"]
-
-# Fit parameters passed whole to every fold: a validation set of the user's
-# own, which no fold's rows index (GridSearchCV would split one as long as X).
-_WHOLE = ("X_val", "y_val")
 
 
 class HyperbandSearchCV(BaseSearchCV):
@@ -521,13 +514,13 @@ class HyperbandSearchCV(BaseSearchCV):
         splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
         levels, sizes = self._brackets(max_epochs)
-        fits = _Fits(
+        fits = Fits(
             X,
             y,
             splits,
             fit_params=routed.estimator.fit,
             score_params=routed.scorer.score,
-            score_keys=_score_keys(scorer, routed.scorer.score, self),
+            score_keys=score_keys(scorer, routed.scorer.score, self),
             epochs_name=epochs_name,
             warm_name=warm_name,
             scorer=scorer,
@@ -665,25 +658,6 @@ class HyperbandSearchCV(BaseSearchCV):
             self.feature_names_in_ = estimator.feature_names_in_
 
 
-@dataclasses.dataclass(frozen=True)
-class _Fits:
-    """What every (candidate, fold) fit of a search shares: the data, the
-    folds, the routed parameters and how to score."""
-
-    X: object
-    y: object
-    splits: list
-    fit_params: dict
-    score_params: dict
-    score_keys: object
-    epochs_name: str
-    warm_name: str
-    scorer: object
-    return_train_score: bool
-    error_score: object
-    serialize: bool
-
-
 class _Record:
     """What the rounds leave: a row per candidate and round, and the totals."""
 
@@ -706,167 +680,6 @@ class _Record:
         self.n_resources.append(epochs)
         self.n_candidates.append(n)
         self.epochs_trained += n * len(fits.splits) * new_epochs
-
-
-def run_round(parallel, models, fits, *, epochs, keep):
-    """Continue every (candidate, fold) model for ``epochs`` epochs and score it.
-
-    The only side effects of the search: each task is one independent
-    (model, fold) fit, so an asynchronous scheduler could dispatch them one
-    by one instead of a round at a time.
-
-    Parameters
-    ----------
-    parallel : joblib.Parallel
-        Runs the fits.
-    models : list of list
-        Per candidate, per fold: a fresh clone, a fitted model, its pickle,
-        or None after a failed fit.
-    fits : _Fits
-        Data, folds, routed parameters and scorer.
-    epochs : int
-        Epochs each model trains in this round.
-    keep : bool
-        Whether to return the models for another round.
-
-    Returns
-    -------
-    out : list of dict
-        One result per (candidate, fold), candidate after candidate.
-    models : list of list
-        The models to continue, shaped as ``models`` (None where not kept).
-    """
-    results = parallel(
-        delayed(_train_and_score)(model, fits, k, epochs=epochs, keep=keep)
-        for row in models
-        for k, model in enumerate(row)
-    )
-    n_folds = len(fits.splits)
-    out = [result for result, _ in results]
-    kept = [
-        [model for _, model in results[c * n_folds : (c + 1) * n_folds]]
-        for c in range(len(models))
-    ]
-    return out, kept
-
-
-def _train_and_score(model, fits, fold, *, epochs, keep):
-    """Continue ``model`` for ``epochs`` on training fold ``fold`` and score it.
-
-    ``model`` is a fresh clone, a fitted estimator, its pickle, or None when
-    an earlier round's fit failed. Returns the result dict of this fit and
-    the model to keep for the next round (None when ``keep`` is False or the
-    fit failed), pickled when ``fits.serialize``.
-    """
-    train, test = fits.splits[fold]
-    error_score = fits.error_score
-    result = {
-        "fit_error": None,
-        "fit_time": 0.0,
-        "score_time": 0.0,
-        "n_test_samples": len(test),
-    }
-    failed_scores = {"test_scores": error_score}
-    if fits.return_train_score:
-        failed_scores["train_scores"] = error_score
-    if model is None:
-        result["fit_error"] = "The fit of an earlier round failed."
-        return {**result, **failed_scores}, None
-    if isinstance(model, bytes):
-        model = pickle.loads(model)
-    X_train, y_train = safe_indexing(fits.X, train), safe_indexing(fits.y, train)
-    start = time.perf_counter()
-    try:
-        model.set_params(**{fits.warm_name: True, fits.epochs_name: epochs})
-        model.fit(X_train, y_train, **_fold_params(fits.X, fits.fit_params, train))
-    except Exception:
-        if error_score == "raise":
-            raise
-        result["fit_time"] = time.perf_counter() - start
-        result["fit_error"] = traceback.format_exc()
-        return {**result, **failed_scores}, None
-    result["fit_time"] = time.perf_counter() - start
-    start = time.perf_counter()
-    X_test, y_test = safe_indexing(fits.X, test), safe_indexing(fits.y, test)
-    score_params = _fold_params(fits.X, fits.score_params, test)
-    result["test_scores"] = _score(model, X_test, y_test, score_params, fits)
-    result["score_time"] = time.perf_counter() - start
-    if fits.return_train_score:
-        score_params = _fold_params(fits.X, fits.score_params, train)
-        result["train_scores"] = _score(model, X_train, y_train, score_params, fits)
-    if not keep:
-        return result, None
-    if fits.serialize:
-        model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    return result, model
-
-
-def _fold_params(X, params, indices):
-    """``params`` for the fold ``indices``: arrays as long as ``X`` are split,
-    as :class:`~sklearn.model_selection.GridSearchCV` splits them; a
-    validation set of the user's own (``X_val``, ``y_val``) is not."""
-    whole = {name: value for name, value in params.items() if name in _WHOLE}
-    split = {name: value for name, value in params.items() if name not in _WHOLE}
-    return {**check_method_params(X, split, indices=indices), **whole}
-
-
-def _score(model, X, y, params, fits):
-    """Score(s) of ``model``: a float, or a dict for several scorers.
-
-    ``params`` are the fold's score parameters; of several scorers, each
-    gets those of ``fits.score_keys``.
-    """
-    scorer, error_score = fits.scorer, fits.error_score
-    try:
-        if isinstance(scorer, dict):
-            return {
-                name: float(
-                    s(model, X, y, **{k: params[k] for k in fits.score_keys[name]})
-                )
-                for name, s in scorer.items()
-            }
-        score = scorer(model, X, y, **params)
-    except Exception:
-        if error_score == "raise":
-            raise
-        warnings.warn(
-            f"Scoring failed and scores error_score={error_score!r}:\n"
-            f"{traceback.format_exc()}",
-            UserWarning,
-            stacklevel=2,
-        )
-        if isinstance(scorer, dict):
-            return dict.fromkeys(scorer, error_score)
-        return error_score
-    return score if isinstance(score, dict) else float(score)
-
-
-def _score_keys(scorer, params, owner):
-    """Of several scorers, the score parameters each gets, by name.
-
-    As scikit-learn's searches share them among several scorers: with
-    metadata routing, those a scorer requested; without, only
-    ``sample_weight``, to the scorers that take it. None for one scorer,
-    which gets all its routed parameters.
-    """
-    if not isinstance(scorer, dict):
-        return None
-    if get_config()["enable_metadata_routing"]:
-        # Routed, and checked (an unset request raises), as scikit-learn's
-        # multimetric scorer routes them.
-        router = MetadataRouter(owner=owner)
-        for name, s in scorer.items():
-            router.add(
-                **{name: s},
-                method_mapping=MethodMapping().add(caller="score", callee="score"),
-            )
-        routed = process_routing(router, "score", **params)
-        return {name: sorted(routed[name].score) for name in scorer}
-    weighted = "sample_weight" in params
-    return {
-        name: ["sample_weight"] if weighted and scorer_accepts_sample_weight(s) else []
-        for name, s in scorer.items()
-    }
 
 
 def _fill_error_scores(out, scorers, error_score):
