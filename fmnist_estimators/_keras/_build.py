@@ -1,9 +1,12 @@
 """The user's (or our) network, made ready to train: built, checked, completed.
 
 A network is a function ``model(input_shape, n_classes, **params[, seed])``
-returning an uncompiled ``keras.Model``, or a ``keras.Model`` copied for each
-fit. :func:`build_model` puts pixel scaling (and a reshape, where the
-network's input declares another shape) in front of it, adds a softmax where
+returning an uncompiled ``keras.Model``, or a ``keras.Model`` copied with
+fresh weights for each fit. Any of the forms Keras's guides write is
+accepted: a functional model, a ``Sequential`` with or without an ``Input``,
+a subclassed ``keras.Model``. :func:`build_model` puts pixel scaling (and a
+reshape, where the network's input declares another shape) in front of it,
+builds it on the images' shape where it declares none, adds a softmax where
 its output is not already a probability distribution, and compiles it.
 """
 
@@ -11,7 +14,7 @@ import inspect
 import math
 
 # First: TensorFlow's quiet import.
-from ._runtime import keras  # isort: skip
+from ._runtime import keras, np, tf  # isort: skip
 from ._optimizers import compile_model  # isort: skip
 
 
@@ -59,14 +62,82 @@ def layer_chain(model):
             return None
     if _endpoints(config.get("output_layers")) != [layers[-1]["name"]]:
         return None
-    return [model.get_layer(layer["name"]) for layer in layers[1:]]
+    by_name = {layer.name: layer for layer in model.layers}
+    names = [layer["name"] for layer in layers[1:]]
+    if any(name not in by_name for name in names):
+        return None  # an operation (``keras.ops.softmax(x)``), not a layer
+    return [by_name[name] for name in names]
 
 
-def _ends_in_softmax(network):
-    last = network.layers[-1] if network.layers else None
+# Every spelling of a softmax a network's last layer may use: Keras's
+# activation (``"softmax"``, ``keras.activations.softmax``), its operation
+# (``keras.ops.softmax``) and TensorFlow's (``tf.nn.softmax``, as TensorFlow's
+# own Fashion-MNIST tutorial writes it). Anything else is checked numerically.
+SOFTMAXES = (keras.activations.softmax, keras.ops.softmax, tf.nn.softmax)
+
+# Images the network's output is checked on when its last layer does not say
+# whether it outputs probabilities; and by how much a row of probabilities
+# may miss a sum of 1 (float32 softmaxes miss it by ~1e-7 per class;
+# 1e-3 also admits a float16 softmax of mixed precision).
+PROBE_IMAGES = 8
+PROBE_TOLERANCE = 1e-3
+
+
+def _last_layer_says(network):
+    """Whether ``network`` ends in a softmax, where its last layer says.
+
+    ``True`` for a softmax (a ``Softmax`` layer, or a last layer whose
+    activation is one of :data:`SOFTMAXES`), ``False`` for a ``Dense`` layer
+    without activation (logits), ``None`` for anything else: a graph whose
+    output is not its last layer's, an operation, a subclassed model, a
+    custom layer or activation.
+    """
+    chain = layer_chain(network)
+    if not chain:
+        return None
+    last = chain[-1]
     if isinstance(last, keras.layers.Softmax):
         return True
-    return getattr(last, "activation", None) is keras.activations.softmax
+    activation = getattr(last, "activation", None)
+    if any(activation is softmax for softmax in SOFTMAXES):
+        return True
+    if type(last) is keras.layers.Dense and activation is keras.activations.linear:
+        return False
+    return None
+
+
+def _outputs_probabilities(network, images):
+    """Whether ``network``'s outputs on ``images`` are rows of probabilities:
+    non-negative, each summing to 1."""
+    outputs = keras.ops.convert_to_numpy(network(images, training=False))
+    outputs = np.asarray(outputs, dtype=np.float64)
+    sums = outputs.sum(axis=-1)
+    return bool(np.all(outputs >= 0) and np.allclose(sums, 1.0, atol=PROBE_TOLERANCE))
+
+
+def _probe_images(input_shape, scale, shape):
+    """A few images as the network receives them: random pixels and one
+    black image, scaled by ``scale`` and reshaped to ``shape``."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(PROBE_IMAGES, *input_shape))
+    images[0] = 0
+    return (images * scale).astype(np.float32).reshape((PROBE_IMAGES, *shape))
+
+
+def _ends_in_softmax(network, input_shape, scale, declared):
+    """Whether the built ``network`` outputs probabilities, whatever spelling
+    made them: its last layer says so (:func:`_last_layer_says`), or else
+    its outputs on a few images are rows of probabilities.
+
+    Logits pass for probabilities only if every output is non-negative and
+    every row sums to 1 whatever the image, which needs a last layer that
+    ignores its input (a zero kernel with biases of ``1 / n_classes``).
+    """
+    said = _last_layer_says(network)
+    if said is not None:
+        return said
+    images = _probe_images(input_shape, scale, declared or input_shape)
+    return _outputs_probabilities(network, images)
 
 
 def accepts(function, name):
@@ -76,6 +147,28 @@ def accepts(function, name):
     except (TypeError, ValueError):
         return False
     return name in parameters
+
+
+def fresh_copy(model):
+    """A new ``model``, same architecture, freshly initialized weights.
+
+    Keras copies a model through its config: a functional or ``Sequential``
+    model always has one; a subclassed model has one when its ``__init__``
+    takes only arguments Keras can serialize (numbers, strings, lists), or
+    when it defines ``get_config``.
+    """
+    try:
+        return keras.models.clone_model(model)
+    except (NotImplementedError, TypeError) as error:
+        name = type(model).__name__
+        raise TypeError(
+            f"KerasModelClassifier copies a keras.Model instance with fresh "
+            f"weights for every fit, from its config, but Keras cannot copy "
+            f"{name} (see the error above): its __init__ takes arguments that "
+            f"Keras cannot serialize. Give {name} a get_config() method that "
+            f"returns them, or pass a module-level function that builds the "
+            f"model instead: def build(input_shape, n_classes): return {name}(...)."
+        ) from error
 
 
 def make_network(model, params, input_shape, n_classes, seed, pixel_scale):
@@ -92,7 +185,7 @@ def make_network(model, params, input_shape, n_classes, seed, pixel_scale):
             )
         # A new model with freshly initialized weights: no fit continues
         # another fit's training.
-        return keras.models.clone_model(model)
+        return fresh_copy(model)
     kwargs = dict(params)
     if accepts(model, "seed"):
         kwargs["seed"] = seed
@@ -109,13 +202,22 @@ def make_network(model, params, input_shape, n_classes, seed, pixel_scale):
 
 
 def _network_input(network, input_shape):
-    """The shape the network's input declares, checked against the images'."""
-    if len(network.inputs) != 1 or len(network.outputs) != 1:
+    """The shape the network's input declares, checked against the images'.
+
+    ``None`` for a network that declares none (a subclassed model, a
+    ``Sequential`` without ``Input``): it is built on the images' shape, as
+    Keras builds it on the first batch.
+    """
+    try:
+        inputs, outputs = network.inputs, network.outputs
+    except (AttributeError, ValueError):  # Keras 3 raises either, by version
+        return None
+    if len(inputs) != 1 or len(outputs) != 1:
         raise ValueError(
             f"The model must have one input and one output; it has "
-            f"{len(network.inputs)} and {len(network.outputs)}."
+            f"{len(inputs)} and {len(outputs)}."
         )
-    declared = tuple(network.inputs[0].shape[1:])
+    declared = tuple(inputs[0].shape[1:])
     if None in declared:  # e.g. a fully convolutional network
         compatible = len(declared) == len(input_shape) and all(
             d is None or d == s for d, s in zip(declared, input_shape)
@@ -130,6 +232,26 @@ def _network_input(network, input_shape):
     return declared
 
 
+def _check_output(output, n_classes):
+    """One output of one unit per class, for every image."""
+    if not hasattr(output, "shape"):
+        raise ValueError(
+            f"The model must have one output; it returned {type(output).__name__}."
+        )
+    shape = tuple(output.shape[1:])
+    if len(shape) != 1:
+        raise ValueError(
+            f"The model's output has shape {shape} per image, but it must be "
+            f"({n_classes},), one unit per class: flatten or pool before the "
+            "last Dense layer (e.g. keras.layers.Flatten() first)."
+        )
+    if shape[0] != n_classes:
+        raise ValueError(
+            f"The model's output has {shape[0]} units, but y has {n_classes} "
+            "classes: its last layer must have one unit per class."
+        )
+
+
 def build_model(settings, meta, compile_kwargs):
     """scikeras build function: pixel scaling + the network + compile settings.
 
@@ -139,7 +261,8 @@ def build_model(settings, meta, compile_kwargs):
     networks take ``pixel_scale`` and put the scaling layer first themselves,
     so that ``model_`` is one flat model; any other network becomes one
     layer of a model that scales, reshapes where its input declares another
-    shape, and adds a softmax where it ends in logits.
+    shape, and adds a softmax where its output is not already probabilities
+    (see :func:`_ends_in_softmax`).
 
     Module-level (bound with :func:`functools.partial`) so that fitted
     estimators pickle without pickling the estimator itself.
@@ -152,26 +275,24 @@ def build_model(settings, meta, compile_kwargs):
         model_fn, settings["params"], input_shape, n_classes, settings["seed"], scale
     )
     declared = _network_input(network, input_shape)
-    units = network.outputs[0].shape[-1]
-    if units != n_classes:
-        raise ValueError(
-            f"The model's output has {units} units, but y has {n_classes} "
-            "classes: its last layer must have one unit per class."
-        )
     scales_itself = not isinstance(model_fn, keras.Model) and accepts(
         model_fn, "pixel_scale"
     )
-    if scales_itself and declared == input_shape and _ends_in_softmax(network):
+    if declared is not None:
+        _check_output(network.outputs[0], n_classes)
+    if scales_itself and declared == input_shape and _last_layer_says(network):
         model = network
     else:
         inputs = keras.Input(shape=input_shape)
         x = inputs
         if scale != 1.0 and not scales_itself:
             x = keras.layers.Rescaling(scale, name="pixel_scale")(x)
-        if declared != input_shape:
+        if declared is not None and declared != input_shape:
             x = keras.layers.Reshape(declared)(x)
-        x = network(x)
-        if not _ends_in_softmax(network):
+        x = network(x)  # builds a network that declares no input
+        _check_output(x, n_classes)
+        probe_scale = 1.0 if scales_itself else scale
+        if not _ends_in_softmax(network, input_shape, probe_scale, declared):
             x = keras.layers.Softmax()(x)  # logits -> probabilities
         model = keras.Model(inputs, x)
     compile_model(model, **settings["compile"])
