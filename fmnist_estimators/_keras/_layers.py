@@ -9,6 +9,7 @@ fitted ``model_`` is one flat model; the engine compiles.
 
 from numbers import Real
 
+from ._private import available, fused_batch_norm
 from ._runtime import keras, register, seed_source, tf
 
 # Batch-norm running statistics: Keras's default momentum of 0.99 needs
@@ -27,7 +28,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
     norm a third of the ``fast`` CNN's training step. TensorFlow's fused op
     (oneDNN on x86) does it in one pass each way, for the same result up to
     float32 rounding. Used for channels-last input of rank 2 or 4 without a
-    mask, the only kind our networks feed it; anything else takes Keras's path.
+    mask, the only kind our networks feed it; anything else, or a TensorFlow
+    without the fused op (see :mod:`._private`), takes Keras's path.
     Same weights, config and moving-average update as the parent, so
     ``recompute_batch_norm`` and saved models treat both alike.
     """
@@ -38,9 +40,11 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
             mask is not None
             or rank not in (2, 4)
             or self.axis not in (-1, rank - 1)
-            or self.renorm
+            # Older Keras (3.7) has no batch renormalization.
+            or getattr(self, "renorm", False)
             or self.synchronized
             or inputs.dtype != tf.float32
+            or not available("tf.compat.v1.nn.fused_batch_norm")
         ):
             return super().call(inputs, training=training, mask=mask)
         x = tf.reshape(inputs, (-1, 1, 1, inputs.shape[-1])) if rank == 2 else inputs
@@ -48,7 +52,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         gamma = self.gamma if self.scale else tf.ones((channels,), x.dtype)
         beta = self.beta if self.center else tf.zeros((channels,), x.dtype)
         if training and self.trainable:
-            y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            y, mean, variance = fused_batch_norm(
                 x, gamma, beta, epsilon=self.epsilon, is_training=True
             )
             # The op returns the unbiased variance; Keras averages the biased one.
@@ -61,7 +65,7 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                 self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
             )
         else:
-            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            y, _, _ = fused_batch_norm(
                 x,
                 gamma,
                 beta,

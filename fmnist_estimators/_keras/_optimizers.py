@@ -7,7 +7,12 @@ cosine schedule that a warm start can restart without a retrace.
 
 import copy
 
-from ._private import available
+from ._private import (
+    FUSED_ADAM_NAMES,
+    OneReplicaAllReduce,
+    available,
+    fused_adam_step,
+)
 from ._runtime import keras, np, register, tf
 
 # The loss of every network: integer labels, softmax outputs.
@@ -54,14 +59,9 @@ def make_loss(label_smoothing=0.0):
 STEPS_PER_EXECUTION = 256
 
 
-class _OneReplica:
-    """Optimizer mixin: no gradient all-reduce without a ``tf.distribute`` strategy.
-
-    With one replica the sum is the gradients themselves, and Keras's
-    all-reduce would register a custom gradient in TensorFlow's global
-    registry at every trace, keeping each fit's training graph alive (about
-    1 MB per fit). Where Keras no longer has the method, this override is
-    never called and Keras's own path runs (``available`` warns once).
+class _OneReplica(OneReplicaAllReduce):
+    """Optimizer mixin: no gradient all-reduce without a ``tf.distribute`` strategy
+    (see :class:`._private.OneReplicaAllReduce`).
 
     The mixin also keeps the learning-rate schedule it was made with as
     ``lr_schedule`` (``None`` for a constant rate), so that a warm start can
@@ -70,15 +70,9 @@ class _OneReplica:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._one_replica = available("Optimizer._all_reduce_sum_gradients")
         rate = kwargs.get("learning_rate", args[0] if args else None)
         schedule = keras.optimizers.schedules.LearningRateSchedule
         self.lr_schedule = rate if isinstance(rate, schedule) else None
-
-    def _all_reduce_sum_gradients(self, grads_and_vars):
-        if self._one_replica and not tf.distribute.has_strategy():
-            return list(grads_and_vars)
-        return super()._all_reduce_sum_gradients(grads_and_vars)
 
 
 _FUSED_ADAM_NAMES = ("Adam._get_variable_index", "Adam._momentums", "Adam._velocities")
@@ -98,29 +92,14 @@ class FusedAdam(_OneReplica, keras.optimizers.Adam):
 
     def build(self, variables):
         super().build(variables)
-        self._fused = available(*_FUSED_ADAM_NAMES)
+        self._fused = available(*FUSED_ADAM_NAMES)
 
     def update_step(self, gradient, variable, learning_rate):
         sparse = isinstance(gradient, tf.IndexedSlices)
         fused = getattr(self, "_fused", False) and hasattr(variable, "handle")
         if self.amsgrad or sparse or not fused:
             return super().update_step(gradient, variable, learning_rate)
-        dtype = variable.dtype
-        index = self._get_variable_index(variable)
-        step = tf.cast(self.iterations + 1, dtype)
-        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle,
-            m=self._momentums[index].value.handle,
-            v=self._velocities[index].value.handle,
-            beta1_power=tf.pow(beta_1, step),
-            beta2_power=tf.pow(beta_2, step),
-            lr=tf.cast(learning_rate, dtype),
-            beta1=beta_1,
-            beta2=beta_2,
-            epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(gradient, dtype),
-        )
+        fused_adam_step(self, gradient, variable, learning_rate)
 
 
 @register

@@ -1,10 +1,12 @@
-"""Every private name of Keras the package relies on, each behind a guard.
+"""Every private name of Keras and TensorFlow the package relies on, guarded.
 
-The speed work uses a few names that Keras does not promise to keep. Each is
-listed here with what it buys; :func:`available` reports whether this Keras
-still has it, and the code that uses it falls back to Keras's public path,
-with one warning, when it does not. No other module of the package reads a
-private Keras, TensorFlow or scikeras name.
+The speed work uses a few names that Keras and TensorFlow do not promise to
+keep: Keras optimizer internals, TensorFlow's raw Adam kernel and its v1
+fused batch norm. Each is listed here with what it buys, and used only here;
+:func:`available` reports whether this Keras or TensorFlow still has it, and
+the code that uses it falls back to Keras's public path, with one warning,
+when it does not. No other module of the package reads a private Keras,
+TensorFlow or scikeras name (``tests/test_private_names.py`` checks it).
 """
 
 import contextlib
@@ -26,6 +28,11 @@ PRIVATE_NAMES = {
     "ArrayDataAdapter.get_tf_dataset": (
         "fits keep tf.data's autotuning, whose input pipeline can take 5 s to "
         "shut down after a fit, with the CPU idle"
+    ),
+    "tf.raw_ops.ResourceApplyAdam": "Adam uses Keras's own update (about 20 % slower)",
+    "tf.compat.v1.nn.fused_batch_norm": (
+        "batch norm runs Keras's unfused ops, about a third of a small CNN's "
+        "training step on a CPU"
     ),
 }
 
@@ -61,7 +68,25 @@ def _array_adapter():
     return getattr(array_data_adapter, "ArrayDataAdapter", None)
 
 
+def _tensorflow_function(name):
+    """TensorFlow's function at ``name`` ("tf.raw_ops.X"), or ``None``."""
+    found = tf
+    for part in name.split(".")[1:]:
+        found = getattr(found, part, None)
+    return found
+
+
+def _qualified(name):
+    """``name`` as the user would import it, for the fallback warning."""
+    if name.startswith("tf."):
+        return "tensorflow" + name[2:]
+    owner, attribute = name.split(".")
+    return f"{OWNERS[owner]}.{attribute}"
+
+
 def _has(name):
+    if name.startswith("tf."):
+        return _tensorflow_function(name) is not None
     owner, attribute = name.split(".")
     if owner == "Optimizer":
         return hasattr(keras.optimizers.Optimizer, attribute)
@@ -79,15 +104,86 @@ def available(*names):
     for name in missing:
         if name not in _warned:
             _warned.add(name)
-            owner, attribute = name.split(".")
             warnings.warn(
-                f"{OWNERS[owner]}.{attribute} is not in Keras {keras.__version__}: "
-                f"{PRIVATE_NAMES[name]}. fmnist_estimators was tested with "
-                "Keras 3.0-3.15.",
+                f"{_qualified(name)} is not in Keras {keras.__version__} with "
+                f"TensorFlow {tf.__version__}: {PRIVATE_NAMES[name]}. "
+                "fmnist_estimators was tested with Keras 3.7-3.15 and "
+                "TensorFlow 2.16-2.21.",
                 RuntimeWarning,
                 stacklevel=3,
             )
     return not missing
+
+
+# -- optimizers --------------------------------------------------------------------
+
+
+class OneReplicaAllReduce:
+    """Optimizer mixin: no gradient all-reduce without a ``tf.distribute`` strategy.
+
+    Overrides ``Optimizer._all_reduce_sum_gradients``. With one replica the
+    sum is the gradients themselves, and Keras's all-reduce would register a
+    custom gradient in TensorFlow's global registry at every trace, keeping
+    each fit's training graph alive (about 1 MB per fit). Where Keras no
+    longer has the method, this override is never called and Keras's own
+    path runs (``available`` warns once).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._one_replica = available("Optimizer._all_reduce_sum_gradients")
+
+    def _all_reduce_sum_gradients(self, grads_and_vars):
+        if self._one_replica and not tf.distribute.has_strategy():
+            return list(grads_and_vars)
+        return super()._all_reduce_sum_gradients(grads_and_vars)
+
+
+# What fused_adam_step needs, beyond a variable with a resource handle.
+FUSED_ADAM_NAMES = (
+    "Adam._get_variable_index",
+    "Adam._momentums",
+    "Adam._velocities",
+    "tf.raw_ops.ResourceApplyAdam",
+)
+
+
+def fused_adam_step(adam, gradient, variable, learning_rate):
+    """Apply Adam's update of ``variable`` with one fused TensorFlow kernel.
+
+    The update rule is ``keras.optimizers.Adam.update_step``'s (``adam``'s
+    moments, ``beta_1``, ``beta_2``, ``epsilon``, and ``amsgrad`` off), in
+    one ``ResourceApplyAdam`` op instead of a dozen. Call it only where
+    ``available(*FUSED_ADAM_NAMES)`` and ``variable`` has a ``handle``.
+    """
+    dtype = variable.dtype
+    index = adam._get_variable_index(variable)
+    step = tf.cast(adam.iterations + 1, dtype)
+    beta_1, beta_2 = tf.cast(adam.beta_1, dtype), tf.cast(adam.beta_2, dtype)
+    tf.raw_ops.ResourceApplyAdam(
+        var=variable.handle,
+        m=adam._momentums[index].value.handle,
+        v=adam._velocities[index].value.handle,
+        beta1_power=tf.pow(beta_1, step),
+        beta2_power=tf.pow(beta_2, step),
+        lr=tf.cast(learning_rate, dtype),
+        beta1=beta_1,
+        beta2=beta_2,
+        epsilon=tf.cast(adam.epsilon, dtype),
+        grad=tf.cast(gradient, dtype),
+    )
+
+
+# -- layers ------------------------------------------------------------------------
+
+
+def fused_batch_norm(x, scale, offset, **kwargs):
+    """TensorFlow's fused batch norm kernel: ``(y, mean, variance)``.
+
+    ``tf.compat.v1.nn.fused_batch_norm``, the only public spelling of the
+    fused op; call it only where ``available("tf.compat.v1.nn.fused_batch_norm")``.
+    """
+    return tf.compat.v1.nn.fused_batch_norm(x, scale, offset, **kwargs)
 
 
 # -- input pipelines without autotuning ------------------------------------------------
