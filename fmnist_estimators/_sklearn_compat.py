@@ -94,11 +94,38 @@ except ImportError:  # pragma: no cover - public fallback, same rule
         }
 
 
+try:  # get_feature_names_out's input_features, checked against the fit's X
+    from sklearn.utils.validation import (
+        _check_feature_names_in as check_feature_names_in,
+    )
+except ImportError:  # pragma: no cover - public fallback, same checks
+    import numpy as np
+
+    def check_feature_names_in(estimator, input_features=None, *, generate_names=True):
+        """``input_features`` if they match the fit's features, else raise."""
+        names = getattr(estimator, "feature_names_in_", None)
+        n_features = getattr(estimator, "n_features_in_", None)
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            if names is not None and not np.array_equal(names, input_features):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if n_features is not None and len(input_features) != n_features:
+                raise ValueError(
+                    "input_features should have length equal to number of "
+                    f"features ({n_features}), got {len(input_features)}"
+                )
+            return input_features
+        if names is not None or not generate_names:
+            return names
+        return np.asarray([f"x{i}" for i in range(n_features)], dtype=object)
+
+
 __all__ = [
     "BaseSearchCV",
     "Interval",
     "InvalidParameterError",
     "StrOptions",
+    "check_feature_names_in",
     "check_method_params",
     "check_sample_weight",
     "fit_context",

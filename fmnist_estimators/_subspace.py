@@ -8,20 +8,21 @@ import numpy as np
 from scipy import linalg
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._images import flatten_images
+from ._sklearn_compat import (
+    Interval,
+    StrOptions,
+    check_feature_names_in,
+    check_sample_weight,
+    fit_context,
+)
 
 __all__ = ["SVDSubspaceClassifier"]
 
@@ -237,7 +238,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.temperature = temperature
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit one subspace per class.
 
@@ -282,7 +283,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if sample_weight is None:
             counts = np.bincount(y_ind, minlength=n_classes)
         else:
-            sample_weight = _check_sample_weight(
+            sample_weight = check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
             # samples of zero weight are dropped: they bound no subspace
@@ -426,7 +427,7 @@ class SVDSubspaceClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             ``"residual_<label>"`` for each label of ``classes_``, in order.
         """
         check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
+        check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray(
             [f"residual_{label}" for label in self.classes_], dtype=object
         )

@@ -13,8 +13,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._base import load_descr, resolve_data_home
 from ._download import RemoteFileMetadata, fetch_file
 from ._idx import read_idx

@@ -8,8 +8,8 @@ from importlib import resources
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._sklearn_compat import StrOptions, validate_params
 from ._base import load_descr
 from ._fetchers import FASHION_MNIST_TARGET_NAMES
 
