@@ -48,9 +48,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import SVC
 from sklearn.utils import check_random_state, gen_batches
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._sklearn_compat import Interval, validate_params
 from ._subspace import SVDSubspaceClassifier
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "make_patch_pca_svc_pipeline",
     "make_pca_svc_pipeline",
     "make_subspace_pipeline",
+    "svc_params",
 ]
 
 # Images convolved per batch in `PatchPCAFeatures.transform`. A batch's
@@ -106,7 +107,8 @@ _PROBABILITY_DOC = """\
         predict time grows by the softmax only (15 % on the sample).
         ``False`` keeps the bare SVC, the fastest fit, without
         probabilities. The SVC's parameters are ``svc__estimator__C``
-        with probabilities, ``svc__C`` without; ``svc__cv`` sets the folds.\
+        with probabilities, ``svc__C`` without (:func:`svc_params` renames
+        them); ``svc__cv`` sets the folds.\
 """
 
 
@@ -557,3 +559,112 @@ def make_patch_pca_svc_pipeline(
             ("svc", _svc_step(C, probability)),
         ]
     )
+
+
+@validate_params(
+    {"params": [dict], "calibrated": ["boolean"], "step": [str]},
+    prefer_skip_nested_validation=True,
+)
+def svc_params(params, *, calibrated=True, step="svc"):
+    """Name the SVC's parameters for a calibrated SVC step or a bare one.
+
+    With ``probability=True`` (the default) the last step of the SVC
+    pipelines is a :class:`~sklearn.calibration.CalibratedClassifierCV` of
+    the SVC, whose parameters sit one level deeper (``svc__estimator__C``)
+    than those of the bare SVC of ``probability=False`` (``svc__C``). This
+    renames the keys of ``params`` (parameters for ``set_params``, a grid, or
+    the distributions of a search) for either form, so that one search space
+    and one ``best_params_`` serve both pipelines. Other steps' parameters
+    and the calibration's own (``svc__cv``) are left as they are.
+
+    Tuning the bare SVC is a way to save time under a scorer of labels, such
+    as accuracy: the calibrated SVC predicts what ``SVC(break_ties=True)``,
+    fitted on the same data, predicts, so both get the same cross-validation
+    scores, and the bare one fits in half the time or less. Search the bare
+    pipeline, then set the best parameters on the calibrated one and fit it
+    (see Examples); ``benchmarks/compare.py`` tunes its SVC pipelines so.
+    Under a scorer of probabilities (``neg_log_loss``) tune the calibrated
+    pipeline itself.
+
+    Parameters
+    ----------
+    params : dict
+        Parameter names, as ``set_params`` or a search takes them, and their
+        values.
+
+    calibrated : bool, default=True
+        Name the SVC's parameters for the calibrated SVC
+        (``svc__estimator__C``), or for the bare SVC (``svc__C``) when
+        ``False``.
+
+    step : str, default="svc"
+        The name of the SVC step in the pipeline.
+
+    Returns
+    -------
+    params : dict
+        A new dict of the same values, the SVC's parameters renamed.
+
+    Raises
+    ------
+    ValueError
+        When ``calibrated=False`` and ``params`` sets a parameter of the
+        calibration (such as ``svc__cv``), which a bare SVC does not have.
+
+    See Also
+    --------
+    make_pca_svc_pipeline : PCA and an RBF SVC, calibrated by default.
+    make_patch_pca_svc_pipeline : PCA filters and an RBF SVC, calibrated by
+        default.
+
+    Examples
+    --------
+    >>> from fmnist_estimators.classical import svc_params
+    >>> space = {"pca__n_components": [20, 40], "svc__C": [1.0, 10.0]}
+    >>> svc_params(space)
+    {'pca__n_components': [20, 40], 'svc__estimator__C': [1.0, 10.0]}
+    >>> svc_params({"svc__estimator__C": 3.0, "svc__cv": 5}, calibrated=True)
+    {'svc__estimator__C': 3.0, 'svc__cv': 5}
+    >>> svc_params({"svc__estimator__C": 3.0}, calibrated=False)
+    {'svc__C': 3.0}
+
+    Tune the bare SVC under accuracy, then fit the calibrated pipeline with
+    the best parameters:
+
+    >>> from sklearn.base import clone
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from fmnist_estimators.classical import make_pca_svc_pipeline
+    >>> from fmnist_estimators.datasets import load_fashion_mnist_sample
+    >>> X, y = load_fashion_mnist_sample(return_X_y=True)
+    >>> X, y = X[::20], y[::20]  # 250 images
+    >>> model = make_pca_svc_pipeline(random_state=0)
+    >>> bare_svc = clone(model["svc"].estimator).set_params(break_ties=True)
+    >>> bare = clone(model).set_params(svc=bare_svc)
+    >>> bare_grid = {"svc__C": [1.0, 10.0]}
+    >>> search = GridSearchCV(bare, bare_grid, cv=2, refit=False).fit(X, y)
+    >>> best = model.set_params(**svc_params(search.best_params_)).fit(X, y)
+    >>> best["svc"].estimator.C == search.best_params_["svc__C"]
+    True
+    >>> best.predict_proba(X[:2]).shape
+    (2, 10)
+    """
+    svc_names = SVC().get_params()
+    bare, calibrated_prefix = f"{step}__", f"{step}__estimator__"
+    renamed = {}
+    for name, value in params.items():
+        if name.startswith(calibrated_prefix) and not calibrated:
+            name = bare + name[len(calibrated_prefix) :]
+        elif name.startswith(bare) and not name.startswith(calibrated_prefix):
+            # the first part of the name: "C" of "svc__C"
+            own = name[len(bare) :].split("__")[0]
+            if own in svc_names and calibrated:
+                name = calibrated_prefix + name[len(bare) :]
+            elif own not in svc_names and not calibrated:
+                raise ValueError(
+                    f"{name!r} is a parameter of the calibration "
+                    "(CalibratedClassifierCV), which a bare SVC step does not "
+                    f"have; the bare SVC takes only {sorted(svc_names)} "
+                    f"after {bare!r}."
+                )
+        renamed[name] = value
+    return renamed
