@@ -847,13 +847,25 @@ default=None
     def __reduce_ex__(self, protocol):
         # A fitted network's pickle holds Keras objects: rebuild the estimator
         # through the module that imports TensorFlow quietly, before Keras and
-        # scikeras import it with their start-up logs.
+        # scikeras import it with their start-up logs. Keras saves the user's
+        # own layers and functions by name only, and finds them back only when
+        # registered: the pickle carries them by reference (module and name,
+        # as for any class), and new_estimator registers them before the state
+        # holding the models is unpickled (pickle calls it first).
         reduced = super().__reduce_ex__(protocol)
-        if not hasattr(self, "keras_classifier_"):
+        import sys
+
+        if "keras" not in sys.modules:  # no Keras object in the state
+            return reduced
+        from ._keras._custom_objects import custom_objects
+
+        objects = custom_objects(reduced[2], owner=type(self).__name__)
+        if not objects and not hasattr(self, "keras_classifier_"):
             return reduced
         from ._keras._engine import new_estimator
 
-        return (new_estimator, (type(self),), *reduced[2:])
+        args = (type(self), objects) if objects else (type(self),)
+        return (new_estimator, args, *reduced[2:])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from sklearn.base import clone
 
 from fmnist_estimators import KerasModelClassifier
 
@@ -150,17 +151,49 @@ def test_logits_get_a_softmax(data):
 
 
 class Net(keras.Model):
-    """The Keras guide's subclassed model, ending in logits."""
+    """The Keras guide's subclassed model, ending in logits, with the
+    get_config that lets Keras copy and save it."""
 
     def __init__(self, units=32, n_classes=10, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+        self.n_classes = n_classes
         self.flatten = keras.layers.Flatten()
         self.dense1 = keras.layers.Dense(units, activation="relu")
         self.dense2 = keras.layers.Dense(n_classes)
 
     def call(self, x):
         return self.dense2(self.dense1(self.flatten(x)))
+
+    def get_config(self):
+        config = super().get_config()
+        return {**config, "units": self.units, "n_classes": self.n_classes}
+
+
+class MyModel(keras.Model):
+    """The Keras guide's first subclassed model: no arguments, no config."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.dense1 = keras.layers.Dense(32, activation="relu")
+        self.dense2 = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.dense2(self.dense1(self.flatten(inputs)))
+
+
+class NoConfigNet(keras.Model):
+    """Arguments but no get_config: Keras 3 would copy it with the defaults."""
+
+    def __init__(self, units=32, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = keras.layers.Dense(units, activation="relu")
+        self.flatten = keras.layers.Flatten()
+        self.out = keras.layers.Dense(10)
+
+    def call(self, x):
+        return self.out(self.hidden(self.flatten(x)))
 
 
 def build_net(input_shape, n_classes, units=32):
@@ -196,20 +229,40 @@ def test_subclassed_model_instance_is_copied_with_fresh_weights(data):
     X, y = data
     template = Net(16)
     first = KerasModelClassifier(template, epochs=1, random_state=0).fit(X, y)
-    second = KerasModelClassifier(template, epochs=1, random_state=1).fit(X, y)
+    second = KerasModelClassifier(clone(first).model, epochs=1, random_state=1)
+    second.fit(X, y)
     nets = [clf.model_.layers[-2] for clf in (first, second)]
     assert all(isinstance(net, Net) and net is not template for net in nets)
+    assert [net.dense1.units for net in nets] == [16, 16]  # the given units
     assert not template.built  # the instance given is never trained
     assert nets[0] is not nets[1]
     assert not np.allclose(nets[0].dense1.kernel.numpy(), nets[1].dense1.kernel.numpy())
 
 
-def test_subclassed_model_without_config_must_be_a_function(data):
+def build_my_model(input_shape, n_classes):
+    return MyModel()
+
+
+def test_subclassed_model_without_config_from_a_function(data):
     X, y = data
-    with pytest.raises(TypeError, match=r"Wrapped.*get_config\(\).*function"):
-        KerasModelClassifier(Wrapped(keras.layers.Flatten()), epochs=1).fit(X, y)
-    clf = KerasModelClassifier(build_wrapped, epochs=1, random_state=0).fit(X, y)
-    assert clf.predict(X[:3]).shape == (3,)
+    clf = KerasModelClassifier(build_my_model, epochs=1, random_state=0).fit(X, y)
+    assert isinstance(clf.model_.layers[-1], MyModel)  # softmax: nothing added
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        lambda: MyModel(),  # Keras cannot rebuild it: no **kwargs
+        lambda: NoConfigNet(units=8),  # Keras would rebuild it with 32 units
+        lambda: Wrapped(keras.layers.Flatten()),  # no config at all
+    ],
+)
+def test_subclassed_model_instance_without_config_must_be_a_function(instance, data):
+    X, y = data
+    clf = KerasModelClassifier(instance(), epochs=1)
+    name = type(clf.model).__name__
+    with pytest.raises(TypeError, match=rf"{name} defines no get_config.*function"):
+        clf.fit(X, y)
 
 
 # -- Sequential without an Input ------------------------------------------------------

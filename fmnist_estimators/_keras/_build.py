@@ -149,18 +149,53 @@ def accepts(function, name):
     return name in parameters
 
 
+def copied_wrong(cls):
+    """Whether Keras copies and saves subclassed ``keras.Model`` ``cls``
+    wrongly: its class defines no ``get_config``, and its ``__init__`` takes
+    arguments or no ``**kwargs``.
+
+    Keras copies (``clone_model``, ``copy.deepcopy``) and saves a subclassed
+    model through its config. Where the class writes none, Keras 3 makes one,
+    but for a ``keras.Model`` subclass it records the *defaults* of
+    ``__init__`` (``keras.Model.__new__`` does not hand the given values on):
+    ``Net(units=64)`` comes back as ``Net()``. It also passes ``trainable``
+    and ``dtype`` back, which an ``__init__`` without ``**kwargs`` refuses.
+    Functional and ``Sequential`` models define their own ``get_config``.
+    """
+    if not issubclass(cls, keras.Model) or cls.get_config is not keras.Model.get_config:
+        return False
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    arguments = [p for p in parameters if p.kind in named and p.name != "name"]
+    return bool(arguments) or not takes_kwargs
+
+
 def fresh_copy(model):
     """A new ``model``, same architecture, freshly initialized weights.
 
     Keras copies a model through its config: a functional or ``Sequential``
-    model always has one; a subclassed model has one when its ``__init__``
-    takes only arguments Keras can serialize (numbers, strings, lists), or
-    when it defines ``get_config``.
+    model always has one; a subclassed model has a faithful one when its
+    class defines ``get_config``, or when its ``__init__`` takes no
+    arguments (see :func:`copied_wrong`).
     """
+    name = type(model).__name__
+    if copied_wrong(type(model)):
+        # Refused even where the copy would happen to be right: scikit-learn's
+        # clone has deep-copied the model through that config already.
+        raise TypeError(
+            f"KerasModelClassifier copies a keras.Model instance with fresh "
+            f"weights for every fit, from its config, but {name} defines no "
+            f"get_config(): Keras 3 copies such a model with the default values "
+            f"of its __init__ arguments, not the ones given (so does "
+            f"scikit-learn's clone), or fails. Give {name} a get_config() "
+            f"method that returns its __init__ arguments, or pass a "
+            f"module-level function that builds the model instead: "
+            f"def build(input_shape, n_classes): return {name}(...)."
+        )
     try:
         return keras.models.clone_model(model)
     except (NotImplementedError, TypeError) as error:
-        name = type(model).__name__
         raise TypeError(
             f"KerasModelClassifier copies a keras.Model instance with fresh "
             f"weights for every fit, from its config, but Keras cannot copy "

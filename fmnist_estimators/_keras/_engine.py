@@ -192,6 +192,15 @@ def predict_rows(model, X, rows=None):
     )
 
 
-def new_estimator(cls):
-    """Unpickling entry point of fitted networks: see ``__reduce_ex__``."""
+def new_estimator(cls, custom_objects=None):
+    """Unpickling entry point of fitted networks: see ``__reduce_ex__``.
+
+    ``custom_objects``, the user's classes and functions that the pickled
+    Keras models name (see :func:`._custom_objects.custom_objects`), are
+    registered with Keras here, before pickle unpickles the models.
+    """
+    if custom_objects:
+        from ._custom_objects import register_custom_objects
+
+        register_custom_objects(custom_objects)
     return cls.__new__(cls)
