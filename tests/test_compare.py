@@ -1,6 +1,5 @@
 """benchmarks/compare.py end to end on a tiny subset, and its resume."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -8,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from benchmarks.comparison import cli, evaluation, report, roster, tuning
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
 FIELDS = {
@@ -127,19 +128,6 @@ def test_compare_rejects_unknown_scorers():
     assert "unknown scorer 'acuracy'" in result.stderr
 
 
-def _module(name):
-    """benchmarks/<name>.py as a module."""
-    path = SCRIPT.parent / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _report():
-    return _module("compare_report")
-
-
 def _record(model, *, ece=None, family="network", proba_note=None):
     record = {
         "model": model,
@@ -172,7 +160,6 @@ def _record(model, *, ece=None, family="network", proba_note=None):
 
 
 def test_report_marks_missing_and_poorly_calibrated_probabilities():
-    report = _report()
     records = [
         _record("net", ece=0.08),
         _record("svc", family="classical", ece=0.01),
@@ -210,12 +197,11 @@ def test_compare_rejects_unknown_models():
 
 
 def test_label_scorers():
-    compare = _module("compare")
     for scoring in ("accuracy", "balanced_accuracy", "f1_macro", "recall_weighted"):
-        assert compare.scores_labels(scoring), scoring
+        assert tuning.scores_labels(scoring), scoring
     probabilities = ("neg_log_loss", "roc_auc_ovr", "average_precision")
     for scoring in probabilities + ("top_k_accuracy",):
-        assert not compare.scores_labels(scoring), scoring
+        assert not tuning.scores_labels(scoring), scoring
 
 
 def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
@@ -224,16 +210,15 @@ def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
 
     from fmnist_estimators.datasets import load_fashion_mnist_sample
 
-    compare = _module("compare")
-    model = compare.MODELS["svc"]
+    model = roster.MODELS["svc"]
     X, y = load_fashion_mnist_sample(return_X_y=True)
     X, X_test, y, y_test = train_test_split(
         X, y, train_size=300, test_size=100, stratify=y, random_state=0
     )
-    args = compare.parse_args(["--search", "grid", "--n-jobs", "1"])
+    args = cli.parse_args(["--search", "grid", "--n-jobs", "1"])
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
-    bare = compare.make_search(model, "grid", cv, args, len(y), label_only=True)
-    calibrated = compare.make_search(model, "grid", cv, args, len(y))
+    bare = tuning.make_search(model, "grid", cv, args, len(y), label_only=True)
+    calibrated = tuning.make_search(model, "grid", cv, args, len(y))
     assert type(bare.estimator[-1]) is SVC and bare.refit is False
     assert "svc__C" in bare.param_grid and "svc__estimator__C" in calibrated.param_grid
     bare.fit(X, y)
@@ -242,12 +227,12 @@ def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
     np.testing.assert_array_equal(
         bare.cv_results_["mean_test_score"], calibrated.cv_results_["mean_test_score"]
     )
-    params = compare.calibrated_params(model, bare.best_params_)
+    params = tuning.calibrated_params(model, bare.best_params_)
     assert params == calibrated.best_params_
 
     lines = []
     data = (X, y, X_test, y_test, [str(k) for k in range(10)])
-    record = compare.run_model(model, data, cv, args, lines.append)
+    record = evaluation.run_model(model, data, cv, args, lines.append)
     assert "tuned uncalibrated" in lines[0]
     assert record["best_params"] == params
     assert record["cv_mean"] == calibrated.best_score_
@@ -255,9 +240,9 @@ def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
     assert record["proba_note"] is None and record["log_loss"] > 0
     assert record["test_accuracy"] == calibrated.score(X_test, y_test)
 
-    args = compare.parse_args(["--search", "grid", "--scoring", "neg_log_loss"])
+    args = cli.parse_args(["--search", "grid", "--scoring", "neg_log_loss"])
     args.n_jobs = 1
     lines = []
-    record = compare.run_model(model, data, cv, args, lines.append)
+    record = evaluation.run_model(model, data, cv, args, lines.append)
     assert "uncalibrated" not in lines[0]
     assert "svc__estimator__C" in record["best_params"]

@@ -1,4 +1,4 @@
-"""The models of ``benchmarks/compare.py`` and how each is tuned.
+"""The models of the comparison, how each is tuned, and which cost most.
 
 Every entry builds an unfitted estimator from a seed and carries two search
 spaces: ``grid`` (lists, for ``GridSearchCV``) and ``distributions`` (lists
@@ -12,7 +12,6 @@ import dataclasses
 import math
 from collections.abc import Callable
 
-from _common import as_float32
 from scipy.stats import loguniform, randint
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -27,9 +26,29 @@ from fmnist_estimators import (
 from fmnist_estimators.classical import (
     make_patch_pca_svc_pipeline,
     make_pca_svc_pipeline,
+    svc_params,
 )
 
+from . import as_float32
+
 SEARCHES = ("grid", "random", "halving")
+
+# Models from the longest to the shortest on the embedded sample and on the
+# full data: started in this order, two workers finish at about the same time.
+# The two networks come first so that each worker's first task imports
+# TensorFlow: loky measures a worker's memory after its first task and
+# replaces a worker that grows 300 MB past it, as importing TensorFlow later
+# would, and the replacement imports everything again (4-5 s).
+LONGEST_FIRST = (
+    "conv",
+    "dense_tuned",
+    "classical",
+    "svc",
+    "mlp",
+    "dense",
+    "logreg",
+    "svd",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +65,11 @@ class Model:
     n_iter: int = 4
     network: bool = False
     # Successive halving of a network spends epochs, first and last round's;
-    # compare.py continues each survivor (HyperbandSearchCV).
+    # the comparison continues each survivor (HyperbandSearchCV).
     min_epochs: int = 1
     max_epochs: int = 9
     # The pipeline step that is a calibrated SVC (CalibratedClassifierCV),
-    # which compare.py tunes without its calibration under a label scorer.
+    # which the comparison tunes without its calibration under a label scorer.
     calibrated_step: str | None = None
 
     @property
@@ -119,7 +138,7 @@ MODELS = {
             _patch_pca_svc,
             grid={},
             # the SVC inside the calibration that gives predict_proba
-            distributions={"svc__estimator__C": loguniform(3, 30)},
+            distributions=svc_params({"svc__C": loguniform(3, 30)}),
             calibrated_step="svc",
         ),
         Model(
@@ -136,11 +155,10 @@ MODELS = {
             "PCA + RBF SVC (classical.make_pca_svc_pipeline)",
             "sklearn",
             lambda rs, n_train: make_pca_svc_pipeline(random_state=rs),
-            grid={"pca__n_components": [30, 50], "svc__estimator__C": [3.0, 10.0]},
-            distributions={
-                "pca__n_components": randint(20, 80),
-                "svc__estimator__C": loguniform(1, 30),
-            },
+            grid=svc_params({"pca__n_components": [30, 50], "svc__C": [3.0, 10.0]}),
+            distributions=svc_params(
+                {"pca__n_components": randint(20, 80), "svc__C": loguniform(1, 30)}
+            ),
             search="random",
             calibrated_step="svc",
         ),
