@@ -38,12 +38,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-# Run from anywhere: the shared helpers sit beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+from _common import (
     RESULTS_DIR,
     environment,
     load,
@@ -52,7 +48,7 @@ from _common import (  # noqa: E402
     write_report,
 )
 
-from fmnist_estimators import ConvNetClassifier, DenseNetClassifier  # noqa: E402
+from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
 
 # name -> (data set, what it is, estimator factory taking random_state)
 CONFIGURATIONS = {

@@ -37,15 +37,9 @@ downloading.
 import argparse
 import math
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
-
-# Run from anywhere: the shared helpers sit beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+from _common import (
     RESULTS_DIR,
     environment,
     load,
@@ -54,7 +48,7 @@ from _common import (  # noqa: E402
     write_report,
 )
 
-from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier  # noqa: E402
+from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier
 
 TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "fast"]
 N_FULL = 60_000

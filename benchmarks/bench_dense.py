@@ -35,24 +35,18 @@ downloading: the files must be in the data folder or Debian's system copy.
 import argparse
 import functools
 import os
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import psutil
+from _common import RESULTS_DIR, environment, load, timed, write_report
 from joblib.externals.loky import get_reusable_executor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.neural_network import MLPClassifier
 
-# Run from anywhere: the shared helpers sit beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
-
-from fmnist_estimators import DenseNetClassifier  # noqa: E402
+from fmnist_estimators import DenseNetClassifier
 
 # Sizes of the full benchmark and of the --quick smoke run.
 SETTINGS = {

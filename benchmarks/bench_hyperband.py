@@ -36,21 +36,16 @@ import os
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _common import RESULTS_DIR, environment, load, timed, write_report
 from scipy.stats import loguniform
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-# Run from anywhere: the shared helpers sit beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
-
-from fmnist_estimators import DenseNetClassifier  # noqa: E402
-from fmnist_estimators.search import HyperbandSearchCV, format_params  # noqa: E402
+from fmnist_estimators import DenseNetClassifier
+from fmnist_estimators.search import HyperbandSearchCV, format_params
 
 # name -> (factor, rounds); the first round trains 1 epoch.
 CONFIGS = {"eta3_k3": (3, 3), "eta2_k4": (2, 4), "eta3_k4": (3, 4)}
@@ -72,8 +67,8 @@ def saving_bound(factor, k):
     return k / (1 + (k - 1) * (1 - 1 / factor))
 
 
-def run_config(name, X, y, settings, args):
-    factor, k = CONFIGS[name]
+def make_searches(factor, k, settings, args):
+    """Our Hyperband and scikit-learn's halving search, on the same candidates."""
     n_candidates, max_epochs = factor ** (k - 1), factor ** (k - 1)
     estimator = DenseNetClassifier(
         settings["hidden"],
@@ -106,6 +101,23 @@ def run_config(name, X, y, settings, args):
         n_candidates=n_candidates,
         **common,
     )
+    return ours, theirs
+
+
+def last_round_params(search):
+    """The candidates of ``search``'s last round, as sorted strings."""
+    results, last = search.cv_results_, max(search.n_resources_)
+    return sorted(
+        repr(params)
+        for params, n_resources in zip(results["params"], results["n_resources"])
+        if n_resources == last
+    )
+
+
+def run_config(name, X, y, settings, args):
+    factor, k = CONFIGS[name]
+    n_candidates = factor ** (k - 1)
+    ours, theirs = make_searches(factor, k, settings, args)
     print(
         f"{name}: factor {factor}, {k} rounds, {n_candidates} candidates, "
         f"{settings['cv']} folds, {len(X)} images",
@@ -116,14 +128,14 @@ def run_config(name, X, y, settings, args):
         seconds[label] = timed(search.fit, X, y)
         print(f"  {label:9s} {seconds[label]:7.1f} s", flush=True)
     assert ours.n_resources_ == theirs.n_resources_, "the rounds differ"
-    epochs_theirs = settings["cv"] * int(
-        np.dot(theirs.n_candidates_, theirs.n_resources_)
-    )
+    return summary(name, factor, k, ours, theirs, seconds, settings["cv"])
+
+
+def summary(name, factor, k, ours, theirs, seconds, n_folds):
+    """The row of one configuration: epochs, wall times, best candidates."""
+    epochs_theirs = n_folds * int(np.dot(theirs.n_candidates_, theirs.n_resources_))
     bound = saving_bound(factor, k)
     saving = seconds["halving"] / seconds["hyperband"]
-    # Their winner's score in our search, from the same round.
-    last = ours.cv_results_["n_resources"] == max(ours.n_resources_)
-    ours_params = [p for p, keep in zip(ours.cv_results_["params"], last) if keep]
     same_best = ours.best_params_ == theirs.best_params_
     return {
         "config": name,
@@ -146,14 +158,8 @@ def run_config(name, X, y, settings, args):
         "best_score_hyperband": round(float(ours.best_score_), 4),
         "best_score_halving": round(float(theirs.best_score_), 4),
         "same_best_candidate": bool(same_best),
-        "same_last_round_candidates": sorted(map(repr, ours_params))
-        == sorted(
-            repr(p)
-            for p, r in zip(
-                theirs.cv_results_["params"], theirs.cv_results_["n_resources"]
-            )
-            if r == max(theirs.n_resources_)
-        ),
+        "same_last_round_candidates": last_round_params(ours)
+        == last_round_params(theirs),
         "score_difference": round(float(ours.best_score_ - theirs.best_score_), 4),
     }
 

@@ -30,9 +30,7 @@ import sys
 import time
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS_DIR, environment, load, timed, write_report  # noqa: E402
+from _common import RESULTS_DIR, environment, load, timed, write_report
 
 FULL = 60_000
 BACKBONES = [

@@ -32,16 +32,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import log_loss
-from threadpoolctl import threadpool_limits
-
-# Run from anywhere: the shared helpers sit beside this script.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import (  # noqa: E402
+from _common import (
     DATASETS,
     RESULTS_DIR,
     as_float32,
@@ -49,9 +42,11 @@ from _common import (  # noqa: E402
     load,
     write_report,
 )
+from sklearn.metrics import log_loss
+from threadpoolctl import threadpool_limits
 
-from fmnist_estimators import SVDSubspaceClassifier  # noqa: E402
-from fmnist_estimators.classical import (  # noqa: E402
+from fmnist_estimators import SVDSubspaceClassifier
+from fmnist_estimators.classical import (
     make_patch_pca_svc_pipeline,
     make_pca_svc_pipeline,
 )
@@ -135,7 +130,7 @@ def bench(name, dataset, X, y, X_test, y_test, random_state, repeat=1):
     return row
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--classifiers", nargs="+", choices=ESTIMATORS, default=list(ESTIMATORS)
@@ -162,9 +157,11 @@ def main():
     )
     parser.add_argument("--random-seed", type=int, default=0)
     parser.add_argument("--output", default=str(RESULTS_DIR / "bench_svd.json"))
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    load_before = os.getloadavg()
+
+def run_all(args):
+    """A row per dataset and classifier of ``args``, printed as it is measured."""
     rows = []
     with threadpool_limits(args.n_threads):
         for dataset in args.datasets:
@@ -184,7 +181,10 @@ def main():
                     flush=True,
                 )
                 rows.append(row)
+    return rows
 
+
+def print_table(rows):
     print()
     header = f"{'dataset':8s} {'classifier':18s} {'fit (s)':>8s} {'pred (s)':>9s}"
     print(header + f" {'error':>7s} {'accuracy':>9s}")
@@ -195,6 +195,12 @@ def main():
             f"{row['predict_s']:9.2f} {1 - row['accuracy']:7.4f} {row['accuracy']:9.4f}"
         )
 
+
+def main():
+    args = parse_args()
+    load_before = os.getloadavg()
+    rows = run_all(args)
+    print_table(rows)
     machine = environment(load_before)
     machine["blas_threads"] = args.n_threads
     report = {
