@@ -40,7 +40,6 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.decomposition import PCA
@@ -50,7 +49,7 @@ from sklearn.svm import SVC
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._sklearn_compat import Interval, validate_params
+from ._sklearn_compat import Interval, fit_context, validate_params
 from ._subspace import SVDSubspaceClassifier
 
 __all__ = [
@@ -281,7 +280,7 @@ class PatchPCAFeatures(
         )
         return windows.reshape(*images.shape, self.patch_size**2)
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the PCA filters from random patches of the images in `X`.
 
