@@ -13,9 +13,12 @@ class KerasModelClassifier(BaseKerasClassifier):
     """Your own Keras network, trained like the package's networks.
 
     ``model`` builds the network: a function ``model(input_shape, n_classes,
-    **params)`` returning an uncompiled ``keras.Model`` whose last layer has
+    **params)`` returning an uncompiled ``keras.Model`` whose output has
     ``n_classes`` units, or a ``keras.Model`` (copied with fresh weights for
-    every fit, so a search never trains the same weights twice). The
+    every fit, so a search never trains the same weights twice). Any form
+    the Keras guides write will do: a functional model, a ``Sequential``
+    with or without an ``Input`` (built on ``input_shape``, as Keras builds
+    it on the first batch), a subclassed ``keras.Model``. The
     function's own arguments are the estimator's parameters prefixed with
     ``model__`` — ``KerasModelClassifier(small_cnn, model__filters=32)`` —
     so that ``GridSearchCV`` searches them (``{"model__filters": [16, 32]}``)
@@ -33,8 +36,14 @@ class KerasModelClassifier(BaseKerasClassifier):
     The network receives images in the shape its input declares: ``(784,)``,
     ``(28, 28)`` or ``(28, 28, 1)``, whichever shape ``X`` came in.
     ``input_shape`` is the images' shape (``(height, width, channels)`` for
-    square or unflattened images, else ``(n_features,)``). A last layer
-    without a softmax is taken to output logits, and a softmax is added.
+    square or unflattened images, else ``(n_features,)``); a network without
+    an input of its own receives that shape. An output that is already a
+    probability distribution, whatever spelled the softmax
+    (``activation="softmax"``, ``tf.nn.softmax``, ``keras.ops.softmax``, a
+    ``Softmax`` or ``Activation("softmax")`` layer, a subclassed ``call``),
+    is used as it is; where the last layer does not say, the network's
+    outputs on a few images decide (rows >= 0 that sum to 1). Any other
+    output is taken for logits, and a softmax is added.
 
     The ``optimizer`` of this estimator may also be a Keras optimizer class
     (``keras.optimizers.Adam``) or instance (``keras.optimizers.Adam(1e-3,
@@ -47,9 +56,16 @@ class KerasModelClassifier(BaseKerasClassifier):
     ----------
     model : callable or keras.Model, default=None
         The network: a function ``model(input_shape, n_classes, **params)``
-        returning an uncompiled ``keras.Model``, or a ``keras.Model``. It must
-        pickle (a module-level function) for ``n_jobs > 1`` and for saving
-        the fitted estimator.
+        returning an uncompiled ``keras.Model``, or a ``keras.Model``.
+        Keras 3 copies and saves a subclassed ``keras.Model`` whose class
+        defines no ``get_config`` with its ``__init__``'s default arguments:
+        such a model trains when a function builds it, but ``fit`` refuses
+        it as an instance, and pickling refuses it in a fitted network, with
+        a ``TypeError`` (unless its ``__init__`` takes only ``**kwargs``).
+        For ``n_jobs > 1`` and for saving the fitted estimator, the function
+        and the network's own layer classes and functions must be importable
+        (defined at module level): pickling raises a ``TypeError`` for one
+        defined inside a function.
 
     learning_rate : float, default=None
         Optimizer step size; ``None`` keeps the Keras default of the chosen
