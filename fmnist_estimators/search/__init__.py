@@ -18,17 +18,19 @@ The same grid, with lists replaced by :mod:`scipy.stats` distributions, drives
 :class:`~sklearn.model_selection.RandomizedSearchCV`.
 :class:`HyperbandSearchCV` runs successive halving (and Hyperband's brackets)
 on training epochs under cross-validation, continuing every surviving model
-instead of retraining it; :func:`make_epoch_halving_search` builds
-scikit-learn's halving search on epochs, which retrains.
+instead of retraining it, round by round or asynchronously (ASHA);
+:func:`make_epoch_halving_search` builds scikit-learn's halving search on
+epochs, which retrains.
 :func:`results_table` / :func:`format_table` turn any fitted search into a
 table of mean ± standard deviation over the folds, and :func:`dask_backend`
 runs the fits of a search on a ``dask.distributed`` cluster.
 
 One job per module: ``_family`` (the family pipeline and grid),
 ``_hyperband`` and ``_halving`` (searches on epochs), ``_schedule``
-(Hyperband's brackets and rounds, arithmetic only), ``_rounds`` (the fits of
-one round), ``_names`` (which parameter is the epochs), ``_results``
-(tables), ``_dask`` (the cluster).
+(Hyperband's brackets and rounds, and who goes on, arithmetic only),
+``_rounds`` (the fits of one round), ``_asha`` (asynchronous promotion),
+``_workers`` (pools that take fits one at a time), ``_names`` (which
+parameter is the epochs), ``_results`` (tables), ``_dask`` (the cluster).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

@@ -8,8 +8,9 @@ continues it with ``warm_start`` from round to round, so a candidate that
 reaches the last round has been trained for the last round's epochs once.
 
 The schedule is arithmetic in :mod:`._schedule`, the fits of a round run in
-:mod:`._rounds`; this module samples candidates, keeps the survivors of each
-round, and refits the best.
+:mod:`._rounds`, and asynchronous promotion (ASHA) in :mod:`._asha` on the
+pools of :mod:`._workers`; this module samples candidates, keeps the
+survivors of each round, and refits the best.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -43,9 +44,17 @@ from .._sklearn_compat import (
     format_results,
     scorer_accepts_sample_weight,
 )
+from ._asha import Ladder, run_asha
 from ._names import epochs_parameter, warm_start_parameter
-from ._rounds import Fits, run_round, score_keys
-from ._schedule import bracket_rounds, bracket_sizes, n_first_candidates, n_levels
+from ._rounds import Fits, mean_scores, run_round, score_keys
+from ._schedule import (
+    bracket_rounds,
+    bracket_sizes,
+    n_first_candidates,
+    n_levels,
+    top_k,
+)
+from ._workers import worker_pool
 
 __all__ = ["HyperbandSearchCV"]
 
@@ -113,6 +122,17 @@ class HyperbandSearchCV(BaseSearchCV):
         ``"all"`` is Hyperband, down to the bracket that trains its few
         candidates for ``max_epochs`` from the start.
 
+    promotion : {"sync", "async"}, default="sync"
+        When candidates go on to the next round. ``"sync"``: once every fit
+        of the round has finished, the best ``1 / factor`` go on.
+        ``"async"``: asynchronous successive halving (ASHA [3]_): a
+        candidate goes on as soon as all its folds have finished the round
+        and it ranks in the best ``1 / factor`` of the candidates that have
+        finished it so far, so no worker waits for the end of a round. Each
+        round takes as many candidates, and the search trains as many
+        epochs, as with ``"sync"``, but not always the same candidates; see
+        Notes.
+
     cv : int, cross-validation generator or iterable, default=3
         As in :class:`~sklearn.model_selection.GridSearchCV`; an int gives
         stratified folds for a classifier. The folds are drawn once and
@@ -128,19 +148,23 @@ class HyperbandSearchCV(BaseSearchCV):
         ``cv_results_`` and returns the index of the best row.
 
     n_jobs : int, default=None
-        (candidate, fold) fits of a round run in parallel with joblib;
-        ``None`` means 1 unless in a :func:`joblib.parallel_config` context,
-        such as :func:`dask_backend`.
+        (candidate, fold) fits run in parallel with joblib (a round at a
+        time with ``promotion="sync"``, ``n_jobs`` at all times with
+        ``"async"``); ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context, such as
+        :func:`dask_backend`.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling of candidates.
 
     verbose : int, default=0
-        Above 0, print one line per round.
+        Above 0, print one line per round (with ``promotion="async"``, per
+        candidate that finishes a round).
 
     pre_dispatch : int or str, default="2*n_jobs"
         Fits dispatched ahead of time, as in
-        :class:`~sklearn.model_selection.GridSearchCV`.
+        :class:`~sklearn.model_selection.GridSearchCV`; with
+        ``promotion="async"``, ``n_jobs`` fits run and none waits ahead.
 
     error_score : "raise" or float, default=np.nan
         Score of a fit that fails; its model is dropped, and the candidate
@@ -286,9 +310,9 @@ class HyperbandSearchCV(BaseSearchCV):
     the estimator's own ``warm_start``), and a later ``fit`` of it trains
     that many epochs in one go.
 
-    **Parallelism and memory.** The fits of a round run in one
-    :class:`joblib.Parallel` call, whose workers stay up for the whole
-    search. When fits run in other processes (``n_jobs`` other than 1, or
+    **Parallelism and memory.** With ``promotion="sync"`` the fits of a
+    round run in one :class:`joblib.Parallel` call, whose workers stay up
+    for the whole search. When fits run in other processes (``n_jobs`` other than 1, or
     the Dask backend), a model travels as pickled bytes: back to this
     process after each round it is kept for, and out to a worker for the
     next; the last round sends no model back, and this process never
@@ -297,6 +321,38 @@ class HyperbandSearchCV(BaseSearchCV):
     the survivors only: at most ``n_candidates * n_splits_`` models, at the
     end of the first round, and about twice the survivors' models while a
     later round runs.
+
+    **Asynchronous promotion** (``promotion="async"``). The rounds of each
+    bracket become ASHA's rungs [3]_. Whenever a worker is free, it takes
+    a fit that a promotion waits for (the highest round first), else the
+    next (candidate, fold) of a first round; every bracket's candidates are
+    drawn up front and their first rounds start bracket after bracket. A
+    candidate's score in a round is its mean over the folds, known once
+    all its folds have finished the round; it then goes on if it ranks in
+    the best ``floor(n / factor)`` of the ``n`` candidates that have
+    finished that round so far and the round has not yet sent on as many
+    candidates as the next round of ``"sync"`` holds (``n_candidates_``).
+    Once every candidate of a round has finished it, its best fill the
+    places left, so each round holds the candidates of ``"sync"``'s and the
+    search trains exactly ``epochs_trained_`` epochs either way, and the
+    models continue with ``warm_start`` in the same way. What changes is
+    which candidates go on: one promoted early stays promoted, so a better
+    candidate that finishes a round late can find no place left (ASHA's
+    trade of a little accuracy for no idle workers). With one job the
+    order of the fits is fixed, and the search is deterministic given
+    ``random_state``; with several, which candidates go on can depend on
+    the order in which fits finish, so two runs can differ. Fits run in
+    this process for one job, on threads under
+    ``joblib.parallel_config(backend="threading")``, on the cluster inside
+    :func:`dask_backend`, and otherwise in loky worker processes that this
+    search keeps warm for the next (beside joblib's own, which ``"sync"``
+    uses); the data are written once to a temporary file that the workers
+    memory-map (scattered once on a cluster). A model is kept while its
+    candidate can still go on: until its round is complete, at most the
+    first round's ``n_candidates * n_splits_`` models of a bracket, as with
+    ``"sync"``. ``cv_results_`` has the same
+    rows and columns as with ``"sync"``, the candidates of each round in
+    the order drawn.
 
     **Other steps of a pipeline** are refit on every round; they should be
     deterministic (a scaler, a fixed feature map).
@@ -308,6 +364,9 @@ class HyperbandSearchCV(BaseSearchCV):
        Optimization", JMLR 18(185), 2018.
     .. [2] K. Jamieson and A. Talwalkar, "Non-stochastic Best Arm
        Identification and Hyperparameter Optimization", AISTATS 2016.
+    .. [3] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur,
+       M. Hardt, B. Recht and A. Talwalkar, "A System for Massively
+       Parallel Hyperparameter Tuning", MLSys 2020.
 
     Examples
     --------
@@ -344,6 +403,7 @@ class HyperbandSearchCV(BaseSearchCV):
             StrOptions({"all"}),
         ],
         "random_state": ["random_state"],
+        "promotion": [StrOptions({"sync", "async"})],
     }
 
     def __init__(
@@ -356,6 +416,7 @@ class HyperbandSearchCV(BaseSearchCV):
         factor=3,
         n_candidates="exhaust",
         n_brackets=1,
+        promotion="sync",
         cv=3,
         scoring=None,
         refit=True,
@@ -383,6 +444,7 @@ class HyperbandSearchCV(BaseSearchCV):
         self.factor = factor
         self.n_candidates = n_candidates
         self.n_brackets = n_brackets
+        self.promotion = promotion
         self.random_state = random_state
 
     # -- set-up ---------------------------------------------------------------
@@ -461,6 +523,23 @@ class HyperbandSearchCV(BaseSearchCV):
         n_first = n_first_candidates(self.n_candidates, min_epochs, max_epochs)
         return levels, bracket_sizes(n_first, levels, factor, n_brackets)
 
+    def _draw_brackets(self, max_epochs, epochs_name):
+        """Each bracket's rounds and candidates, all drawn up front."""
+        levels, sizes = self._brackets(max_epochs)
+        rng = check_random_state(self.random_state)
+        brackets = []
+        for index, size in enumerate(sizes):
+            candidates = self._sample(size, rng, epochs_name)
+            bracket = bracket_rounds(
+                index,
+                len(candidates),
+                min_epochs=self.min_epochs,
+                factor=self.factor,
+                n_levels=levels,
+            )
+            brackets.append((bracket, candidates))
+        return brackets
+
     def _sample(self, n_candidates, rng, epochs_name):
         """Draw a bracket's candidates, all of them up front."""
         candidates = list(
@@ -513,7 +592,7 @@ class HyperbandSearchCV(BaseSearchCV):
         # Drawn once: every candidate and round sees the same folds.
         splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
-        levels, sizes = self._brackets(max_epochs)
+        brackets = self._draw_brackets(max_epochs, epochs_name)
         fits = Fits(
             X,
             y,
@@ -530,22 +609,16 @@ class HyperbandSearchCV(BaseSearchCV):
             serialize=effective_n_jobs(self.n_jobs) != 1,
         )
         base = clone(self.estimator)
-        rng = check_random_state(self.random_state)
         record = _Record()
         metric = self._refit_metric(multimetric)
-        with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
-            for index, size in enumerate(sizes):
-                candidates = self._sample(size, rng, epochs_name)
-                bracket = bracket_rounds(
-                    index,
-                    len(candidates),
-                    min_epochs=self.min_epochs,
-                    factor=self.factor,
-                    n_levels=levels,
-                )
-                self._run_bracket(
-                    parallel, bracket, candidates, base, fits, record, metric
-                )
+        if self.promotion == "async":
+            self._run_asha(brackets, base, fits, record, metric)
+        else:
+            with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as run:
+                for bracket, candidates in brackets:
+                    self._run_bracket(
+                        run, bracket, candidates, base, fits, record, metric
+                    )
         self._store_results(record, scorer, multimetric, epochs_name)
         if self.refit:
             self._refit(X, y, base, fits, record.brackets)
@@ -554,12 +627,7 @@ class HyperbandSearchCV(BaseSearchCV):
     def _run_bracket(self, parallel, bracket, candidates, base, fits, record, metric):
         """Run the rounds of ``bracket``, keeping the best candidates between them."""
         record.brackets.append(bracket)
-        # One model per (candidate, fold): a fresh clone, then the state each
-        # round leaves (None once a fit failed).
-        models = [
-            [clone(base).set_params(**clone(params, safe=False)) for _ in fits.splits]
-            for params in candidates
-        ]
+        models = _new_models(base, candidates, fits)
         done = 0
         for i, epochs in enumerate(bracket.epochs):
             last = i == len(bracket.epochs) - 1
@@ -577,14 +645,40 @@ class HyperbandSearchCV(BaseSearchCV):
             done = epochs
             if last:
                 break
-            scores = _mean_scores(out, len(fits.splits), metric)
-            keep = _top_k(scores, bracket.n_candidates[i + 1])
+            scores = mean_scores(out, len(fits.splits), metric)
+            keep = top_k(scores, bracket.n_candidates[i + 1])
             candidates = [candidates[c] for c in keep]
             models = [models[c] for c in keep]
             if not fits.serialize:
                 # Release the losers' networks now, not at some later
                 # garbage collection.
                 gc.collect()
+
+    def _run_asha(self, brackets, base, fits, record, metric):
+        """Run the rungs of every bracket at once, promoting as ASHA does."""
+        ladders = [
+            Ladder(bracket, candidates, _new_models(base, candidates, fits))
+            for bracket, candidates in brackets
+        ]
+        with worker_pool(self.n_jobs) as (pool, n_workers):
+            run_asha(
+                pool,
+                n_workers,
+                ladders,
+                fits,
+                factor=self.factor,
+                metric=metric,
+                verbose=self.verbose,
+            )
+        for ladder in ladders:
+            record.brackets.append(ladder.bracket)
+            for rung, order, out in ladder.rounds():
+                self._check_failures(out, first_round=not record.out)
+                candidates = [ladder.candidates[c] for c in order]
+                new_epochs = ladder.new_epochs(rung)
+                record.add_round(
+                    ladder.bracket, rung, candidates, out, fits, new_epochs
+                )
 
     def _store_results(self, record, scorer, multimetric, epochs_name):
         """``cv_results_``, the schedule's attributes, and the best candidate."""
@@ -682,6 +776,15 @@ class _Record:
         self.epochs_trained += n * len(fits.splits) * new_epochs
 
 
+def _new_models(base, candidates, fits):
+    """One model per (candidate, fold): a fresh clone, to be continued round
+    after round (None once a fit failed)."""
+    return [
+        [clone(base).set_params(**clone(params, safe=False)) for _ in fits.splits]
+        for params in candidates
+    ]
+
+
 def _fill_error_scores(out, scorers, error_score):
     """Failed fits of a multi-metric search score ``error_score`` for each metric."""
     names = list(scorers) if scorers is not None else None
@@ -697,27 +800,6 @@ def _fill_error_scores(out, scorers, error_score):
         for key in ("test_scores", "train_scores"):
             if key in result and isinstance(result[key], Real):
                 result[key] = dict.fromkeys(names, error_score)
-
-
-def _mean_scores(out, n_folds, metric):
-    """Mean over folds of each candidate's score, NaN if a fold has none."""
-    scores = []
-    for result in out:
-        score = result["test_scores"]
-        if isinstance(score, dict):
-            score = score[metric] if metric in score else next(iter(score.values()))
-        scores.append(np.nan if score is None else float(score))
-    return np.asarray(scores, dtype=float).reshape(-1, n_folds).mean(axis=1)
-
-
-def _top_k(scores, k):
-    """Indices of the ``k`` best ``scores``, worst first; NaN counts as worst.
-
-    The order of :class:`~sklearn.model_selection.HalvingRandomSearchCV`'s
-    selection, so that equal scores keep the same candidates.
-    """
-    order = np.roll(np.argsort(scores), np.count_nonzero(np.isnan(scores)))
-    return [int(c) for c in order[-k:]]
 
 
 def _best_index(refit, metric, results):

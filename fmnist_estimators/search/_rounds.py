@@ -14,6 +14,7 @@ import time
 import traceback
 import warnings
 
+import numpy as np
 from sklearn import get_config
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -28,7 +29,7 @@ from .._sklearn_compat import (
     scorer_accepts_sample_weight,
 )
 
-__all__ = ["Fits", "run_round", "score_keys"]
+__all__ = ["Fits", "mean_scores", "run_round", "score_keys", "train_and_score"]
 
 # Fit parameters passed whole to every fold: a validation set of the user's
 # own, which no fold's rows index (GridSearchCV would split one as long as X).
@@ -80,9 +81,9 @@ class Fits:
 def run_round(parallel, models, fits, *, epochs, keep):
     """Continue every (candidate, fold) model for ``epochs`` epochs and score it.
 
-    The only side effects of the search: each task is one independent
-    (model, fold) fit, so an asynchronous scheduler could dispatch them one
-    by one instead of a round at a time.
+    The side effects of the synchronous search: each task is one independent
+    (model, fold) fit, :func:`train_and_score`, which the asynchronous
+    search (:mod:`._asha`) dispatches one by one instead.
 
     Parameters
     ----------
@@ -106,7 +107,7 @@ def run_round(parallel, models, fits, *, epochs, keep):
         The models to continue, shaped as ``models`` (None where not kept).
     """
     results = parallel(
-        delayed(_train_and_score)(model, fits, k, epochs=epochs, keep=keep)
+        delayed(train_and_score)(model, fits, k, epochs=epochs, keep=keep)
         for row in models
         for k, model in enumerate(row)
     )
@@ -119,7 +120,7 @@ def run_round(parallel, models, fits, *, epochs, keep):
     return out, kept
 
 
-def _train_and_score(model, fits, fold, *, epochs, keep):
+def train_and_score(model, fits, fold, *, epochs, keep):
     """Continue ``model`` for ``epochs`` on training fold ``fold`` and score it.
 
     ``model`` is a fresh clone, a fitted estimator, its pickle, or None when
@@ -168,6 +169,21 @@ def _train_and_score(model, fits, fold, *, epochs, keep):
     if fits.serialize:
         model = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     return result, model
+
+
+def mean_scores(out, n_folds, metric):
+    """Mean over folds of each candidate's score, NaN if a fold has none.
+
+    ``out`` holds the results of :func:`train_and_score`, candidate after
+    candidate, ``n_folds`` each; of several scores, ``metric`` is averaged.
+    """
+    scores = []
+    for result in out:
+        score = result["test_scores"]
+        if isinstance(score, dict):
+            score = score[metric] if metric in score else next(iter(score.values()))
+        scores.append(np.nan if score is None else float(score))
+    return np.asarray(scores, dtype=float).reshape(-1, n_folds).mean(axis=1)
 
 
 def _fold_params(X, params, indices):

@@ -4,12 +4,16 @@ Arithmetic only, no fitting, so that each rule can be tested alone (as
 keras-tuner's ``tuners/hyperband.py`` and dask-ml's ``_get_hyperband_params``
 keep theirs). The *levels* of a search are the epochs ``min_epochs *
 factor ** k`` not above ``max_epochs``; bracket ``b`` starts at level ``b``,
-and the last round of every bracket trains to the top level.
+and the last round of every bracket trains to the top level. Which
+candidates go on is arithmetic too: :func:`top_k` after a synchronous round,
+:func:`promotable` for asynchronous promotion (ASHA).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import dataclasses
+
+import numpy as np
 
 __all__ = [
     "Bracket",
@@ -18,6 +22,8 @@ __all__ = [
     "n_first_candidates",
     "n_levels",
     "n_required_rounds",
+    "promotable",
+    "top_k",
 ]
 
 
@@ -186,3 +192,83 @@ def bracket_rounds(index, n_candidates, *, min_epochs, factor, n_levels):
     epochs = [min_epochs * factor ** (index + i) for i in range(n_rounds - 1)]
     epochs.append(min_epochs * factor ** (n_levels - 1))
     return Bracket(index, tuple(sizes), tuple(epochs), n_required, n_possible)
+
+
+def top_k(scores, k):
+    """Indices of the ``k`` best ``scores``, worst first; NaN counts as worst.
+
+    The order of :class:`~sklearn.model_selection.HalvingRandomSearchCV`'s
+    selection (the end of an argsort), so that equal scores keep the same
+    candidates; the sort is stable, so of equal scores the later index ranks
+    higher, whatever the length and the CPU.
+
+    Examples
+    --------
+    >>> from fmnist_estimators.search._schedule import top_k
+    >>> top_k([0.2, float("nan"), 0.9, 0.5], 2), top_k([0.5, 0.5, 0.5], 1)
+    ([3, 2], [2])
+    """
+    scores = np.asarray(scores, dtype=float)
+    order = np.argsort(scores, kind="stable")
+    order = np.roll(order, np.count_nonzero(np.isnan(scores)))
+    return [int(c) for c in order[len(order) - k :]]
+
+
+def promotable(scores, promoted, *, factor, quota, complete):
+    """Candidates of a rung to promote now, by asynchronous successive halving.
+
+    ASHA's rule [1]_: of the ``n`` candidates that have completed the rung so
+    far, those among the best ``floor(n / factor)`` that were not promoted
+    yet go on, without waiting for the others. A rung promotes at most
+    ``quota`` candidates in all (the next round's candidates in the
+    synchronous schedule), so the search trains as many epochs as the
+    synchronous one; once the rung is complete, its best ``quota`` fill what
+    is left of it. A candidate that scores NaN (a failed fit) is promoted
+    only then, to fill the quota, as a synchronous round would keep it.
+
+    Parameters
+    ----------
+    scores : dict of int to float
+        Mean score over the folds of each candidate that has completed the
+        rung, by candidate.
+    promoted : collection of int
+        Candidates the rung has promoted so far.
+    factor : int
+        The search's ``factor``.
+    quota : int
+        Candidates the rung promotes in all.
+    complete : bool
+        Whether every candidate that will reach the rung has completed it.
+
+    Returns
+    -------
+    promote : list of int
+        Candidates to promote now, best first; ties go to the later
+        candidate, as in :func:`top_k`.
+
+    References
+    ----------
+    .. [1] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur,
+       M. Hardt, B. Recht and A. Talwalkar, "A System for Massively Parallel
+       Hyperparameter Tuning", MLSys 2020.
+
+    Examples
+    --------
+    >>> from fmnist_estimators.search._schedule import promotable
+    >>> rule = dict(factor=2, quota=2, complete=False)
+    >>> promotable({0: 0.6}, [], **rule)  # 1 // 2: none yet
+    []
+    >>> promotable({0: 0.6, 1: 0.8}, [], **rule)
+    [1]
+    >>> promotable({0: 0.6, 1: 0.8, 2: 0.7}, [1], **rule)  # 3 // 2: 1 already
+    []
+    >>> promotable({0: 0.6, 1: 0.8, 2: 0.7}, [1], factor=2, quota=2, complete=True)
+    [2]
+    """
+    names = sorted(scores)
+    n_top = len(names) if complete else len(names) // factor
+    best = [names[i] for i in reversed(top_k([scores[c] for c in names], n_top))]
+    if not complete:
+        best = [c for c in best if not np.isnan(scores[c])]
+    new = [c for c in best if c not in promoted]
+    return new[: max(quota - len(promoted), 0)]

@@ -1,0 +1,180 @@
+"""Where the fits of an asynchronous search run, submitted one at a time.
+
+:class:`joblib.Parallel` takes a batch of tasks and hands back their results;
+it cannot take a new task from the results of a running one. The
+asynchronous search (:mod:`._asha`) needs futures instead: it submits a fit,
+waits for the first of those running to finish, and submits the next. This
+module gives it a pool with futures for each joblib backend a user can
+choose: the fits run in this process for one job, on threads under the
+``"threading"`` backend, on a ``dask.distributed`` cluster inside
+:func:`~fmnist_estimators.search.dask_backend`, and in loky worker processes
+(joblib's default) otherwise.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import concurrent.futures
+import contextlib
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+import joblib
+from joblib import cpu_count, effective_n_jobs
+from joblib.externals import loky
+from joblib.parallel import ParallelBackendBase, get_active_backend
+
+__all__ = ["SharedFile", "load_shared", "worker_pool"]
+
+# Seconds an idle worker process lives, as joblib's loky backend's default.
+_IDLE_SECONDS = 300
+
+# The process pool of the last search, kept warm for the next one (a worker
+# that imported TensorFlow once does not import it again).
+_processes = {}
+
+
+@contextlib.contextmanager
+def worker_pool(n_jobs):
+    """The pool that runs the fits, and how many fits to keep running.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The search's ``n_jobs``, resolved as :func:`joblib.effective_n_jobs`
+        resolves it under the active :func:`joblib.parallel_config`.
+
+    Yields
+    ------
+    pool : object
+        With ``submit(function, *args)`` returning a future,
+        ``wait(futures)`` returning those done (at least one), and
+        ``share(value)``, a context manager giving what to pass to the
+        tasks in place of ``value`` (a large object sent once).
+    n_workers : int
+        Fits to keep in flight.
+    """
+    backend, _ = get_active_backend()
+    n_workers = effective_n_jobs(n_jobs)
+    client = getattr(backend, "client", None)
+    if client is not None:  # joblib's dask backend: dask_backend()
+        yield _DaskPool(client), n_workers
+    elif n_workers == 1:
+        yield _FuturesPool(None), 1
+    elif getattr(backend, "uses_threads", False):
+        with concurrent.futures.ThreadPoolExecutor(n_workers) as executor:
+            yield _FuturesPool(executor), n_workers
+    else:
+        executor = _process_pool(n_workers)
+        try:
+            yield _FuturesPool(executor, by_file=True), n_workers
+        except loky.BrokenProcessPool:
+            # A worker died (out of memory, a crash): the next search starts
+            # a new pool.
+            _processes.clear()
+            raise
+
+
+def _process_pool(n_workers):
+    """loky worker processes of the same threads per worker as joblib's.
+
+    Not joblib's own reusable executor: taking that one with other
+    arguments than :class:`joblib.Parallel` gives it breaks joblib's next
+    parallel call. Each worker's thread pools get ``cores // n_workers``
+    threads, unless the environment sets them, as joblib's loky backend
+    does (the networks read ``OMP_NUM_THREADS``).
+    """
+    n_threads = str(max(cpu_count() // n_workers, 1))
+    env = {
+        name: os.environ.get(name, n_threads)
+        for name in ParallelBackendBase.MAX_NUM_THREADS_VARS
+    }
+    key = (n_workers, tuple(sorted(env.items())))
+    if key not in _processes:
+        for executor in _processes.values():
+            executor.shutdown(wait=False)
+        _processes.clear()
+        _processes[key] = loky.ProcessPoolExecutor(
+            n_workers, timeout=_IDLE_SECONDS, env=env
+        )
+    return _processes[key]
+
+
+class _FuturesPool:
+    """A :mod:`concurrent.futures` executor; ``None`` runs each task inline."""
+
+    def __init__(self, executor, *, by_file=False):
+        self.executor = executor
+        self.by_file = by_file
+
+    def submit(self, function, *args):
+        if self.executor is not None:
+            return self.executor.submit(function, *args)
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def wait(self, futures):
+        return concurrent.futures.wait(
+            futures, return_when=concurrent.futures.FIRST_COMPLETED
+        ).done
+
+    @contextlib.contextmanager
+    def share(self, value):
+        if not self.by_file:
+            yield value
+            return
+        # Written once, then memory-mapped by every worker, as joblib's loky
+        # backend shares large arrays: pickling the training images into
+        # every task would cost each task a copy of them.
+        # (Windows keeps a file open while a worker maps it: left behind.)
+        with tempfile.TemporaryDirectory(
+            prefix="fmnist_estimators_", ignore_cleanup_errors=True
+        ) as folder:
+            path = Path(folder) / "shared.joblib"
+            joblib.dump(value, path)
+            yield SharedFile(str(path))
+
+
+class _DaskPool:
+    """The client of joblib's dask backend; ``value`` is scattered once."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def submit(self, function, *args):
+        return self.client.submit(function, *args, pure=False)
+
+    def wait(self, futures):
+        from distributed import wait
+
+        return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    @contextlib.contextmanager
+    def share(self, value):
+        future = self.client.scatter(value, broadcast=True, hash=False)
+        try:
+            yield future
+        finally:
+            future.release()
+
+
+class SharedFile(str):
+    """The path of a value :meth:`_FuturesPool.share` wrote for the workers."""
+
+
+def load_shared(shared):
+    """The value a task was given through ``share``, loaded once per process."""
+    if isinstance(shared, SharedFile):
+        return _load(str(shared))
+    return shared
+
+
+@functools.lru_cache(maxsize=1)
+def _load(path):
+    # One search at a time per worker: the cache holds the last one's data.
+    return joblib.load(path, mmap_mode="r")
