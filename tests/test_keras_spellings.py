@@ -225,6 +225,8 @@ def test_subclassed_model_from_a_function(data):
     assert clf.score(X, y) > 0.4
 
 
+# clone deep-copies the unbuilt instance through Keras's saving, which warns.
+@pytest.mark.filterwarnings("ignore:You are saving a model that has not yet been built")
 def test_subclassed_model_instance_is_copied_with_fresh_weights(data):
     X, y = data
     template = Net(16)
