@@ -8,9 +8,14 @@ direction only::
     _private     every private Keras name the package uses, each guarded
     _optimizers  optimizers and learning-rate schedules (uses _private)
     _layers      layer builders: dense and convolutional networks
-    _engine      build, compile, fit and predict through scikeras
+    _build       a network from a model function or instance, checked, with
+                 pixel scaling in front and a softmax where it ends in logits
+    _engine      compile settings to scikeras, fit and predict through it
+    _features    a head trained on a frozen extractor's features, reassembled
+    _batch_norm  batch norm's statistics set from the trained network
     _backbones   Keras applications as pretrained feature extractors
+    _custom_objects  the user's classes and functions a pickle carries
 
 The estimators (``fmnist_estimators._network`` and its subclasses) import
-``_engine`` and ``_layers`` lazily, on the first ``fit``.
+these modules lazily, on the first ``fit``.
 """

@@ -38,8 +38,6 @@ from ._optimizers import LOSS  # isort: skip
 from ._private import untuned_input_pipelines  # isort: skip
 from ._build import build_model  # isort: skip
 
-# layer_chain: imported from here by ._batch_norm.
-from ._build import layer_chain  # noqa: F401  # isort: skip
 
 # -- callbacks -----------------------------------------------------------------------
 
