@@ -33,6 +33,16 @@ def dense_net(input_shape, n_classes, units=16):
     return keras.Model(inputs, outputs)
 
 
+def top_two(y_true, y_pred):
+    """A metric function of the user's, as Keras's guide writes one."""
+    return keras.metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, k=2)
+
+
+def weighted_crossentropy(y_true, y_pred):
+    """A loss function of the user's: labels 0..n_classes-1, probabilities."""
+    return 2.0 * keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+
+
 # -- phases ---------------------------------------------------------------------------
 
 
@@ -173,6 +183,18 @@ def test_own_loss_metrics_and_optimizer_instance(tiny_images):
     assert len(clf.history_["top3"]) == 2
     assert all(t >= a for t, a in zip(clf.history_["top3"], clf.history_["accuracy"]))
     assert 0.3 < clf.score(X, y)
+
+
+def test_own_loss_and_metric_functions_pickle(tiny_images):
+    X, y = tiny_images
+    clf = KerasModelClassifier(
+        dense_net, loss=weighted_crossentropy, metrics=[top_two], epochs=1
+    ).fit(X, y)
+    assert len(clf.history_["top_two"]) == 1
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(loaded.predict(X), clf.predict(X))
+    loaded.set_params(warm_start=True).fit(X, y)  # compiled with them again
+    assert loaded.n_iter_ == 2
 
 
 def test_optimizer_class_and_categorical_loss_name(tiny_images):
