@@ -43,6 +43,11 @@ try:  # the base class of GridSearchCV and friends
 except ImportError as error:  # pragma: no cover
     raise _missing("sklearn.model_selection._search.BaseSearchCV", error) from None
 
+try:  # the constraints of BaseSearchCV's parameters, for a search that adds its own
+    BASE_SEARCH_CONSTRAINTS = BaseSearchCV._parameter_constraints
+except AttributeError as error:  # pragma: no cover
+    raise _missing("BaseSearchCV._parameter_constraints", error) from None
+
 try:  # cv_results_ from the fits' results, as every search of scikit-learn builds it
     format_results = BaseSearchCV._format_results
 except AttributeError as error:  # pragma: no cover
@@ -121,6 +126,7 @@ except ImportError:  # pragma: no cover - public fallback, same checks
 
 
 __all__ = [
+    "BASE_SEARCH_CONSTRAINTS",
     "BaseSearchCV",
     "Interval",
     "InvalidParameterError",
