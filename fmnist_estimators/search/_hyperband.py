@@ -36,6 +36,7 @@ from sklearn.utils.parallel import Parallel
 from sklearn.utils.validation import indexable
 
 from .._sklearn_compat import (
+    BASE_SEARCH_CONSTRAINTS,
     BaseSearchCV,
     Interval,
     StrOptions,
@@ -389,7 +390,7 @@ class HyperbandSearchCV(BaseSearchCV):
     """
 
     _parameter_constraints: dict = {
-        **BaseSearchCV._parameter_constraints,
+        **BASE_SEARCH_CONSTRAINTS,
         "param_distributions": [dict, list],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), None],
         "min_epochs": [Interval(Integral, 1, None, closed="left")],
