@@ -75,9 +75,6 @@ class _OneReplica(OneReplicaAllReduce):
         self.lr_schedule = rate if isinstance(rate, schedule) else None
 
 
-_FUSED_ADAM_NAMES = ("Adam._get_variable_index", "Adam._momentums", "Adam._velocities")
-
-
 @register
 class FusedAdam(_OneReplica, keras.optimizers.Adam):
     """Adam applied by TensorFlow's fused ``ResourceApplyAdam`` kernel.
