@@ -13,6 +13,8 @@ import numpy as np
 
 from fmnist_estimators.search import format_params
 
+from .scoreboard import scoreboard, scoreboard_markdown, write_scoreboard_csv
+
 CSV_FIELDS = [
     "model",
     "label",
@@ -79,6 +81,19 @@ def proba_note(record):
     return record.get("proba_note") or OLD_RECORD_NOTE
 
 
+def _search_cell(record):
+    """How the row was measured: the search and its candidates, or a single fit."""
+    if record["cv_mean"] is None:
+        return record["search"]
+    return f"{record['search']} ({record['n_candidates']})"
+
+
+def _cv_cell(record):
+    if record["cv_mean"] is None:
+        return "—"
+    return f"{record['cv_mean']:.4f} ± {record['cv_std']:.4f}"
+
+
 def _proba_cells(record):
     if proba_note(record):
         return ["—"] * len(PROBA_FIELDS)
@@ -89,7 +104,8 @@ def markdown_table(records):
     """The comparison as a Markdown table, best test accuracy first.
 
     ROC AUC, log-loss and ECE read "—" for a model without probabilities;
-    :func:`probability_notes` says why.
+    :func:`probability_notes` says why. A model fitted once without
+    cross-validation reads "fit once, no CV" and has no CV score.
     """
     scorings = {r.get("scoring", "accuracy") for r in records}
     scoring = scorings.pop() if len(scorings) == 1 else "score"
@@ -102,8 +118,7 @@ def markdown_table(records):
     for r in best_first(records):
         params = r["best_params_text"] or "(defaults)"
         lines.append(
-            f"| {r['model']} | {r['search']} ({r['n_candidates']}) "
-            f"| {r['cv_mean']:.4f} ± {r['cv_std']:.4f} "
+            f"| {r['model']} | {_search_cell(r)} | {_cv_cell(r)} "
             f"| {r['test_accuracy']:.4f} "
             f"| {r['precision_macro']:.3f} / {r['recall_macro']:.3f} / "
             f"{r['f1_macro']:.3f} "
@@ -181,9 +196,18 @@ def top_confusions(record, class_names, n=3):
     return ", ".join(pairs)
 
 
+# How the rows of models fitted once were measured, when there are any.
+FIT_ONCE_NOTE = (
+    'A model marked "fit once, no CV" is a preset with nothing to tune: it '
+    "was fitted once on the whole training set, without cross-validation, "
+    "and its fit time is that fit."
+)
+
+
 def write_tables(records, out_dir, config, environment, notes=()):
-    """results.md, results.csv and results.json in ``out_dir``."""
+    """results.md, results.csv, scoreboard.csv and results.json in ``out_dir``."""
     class_names = config["class_names"]
+    classic = scoreboard(records, config["data"])
     md = [
         f"# Model comparison on {config['data_description']}",
         "",
@@ -203,6 +227,9 @@ def write_tables(records, out_dir, config, environment, notes=()):
         "calibration curves.",
         "",
     ]
+    if any(r["cv_mean"] is None for r in records):
+        md += [FIT_ONCE_NOTE, ""]
+    md += [scoreboard_markdown(classic, config), ""]
     proba_lines = probability_notes(records, config["n_test"])
     if proba_lines:
         md += ["## Probabilities to check", ""]
@@ -230,12 +257,14 @@ def write_tables(records, out_dir, config, environment, notes=()):
             row["proba_note"] = proba_note(r)
             row["best_params"] = json.dumps(r["best_params"])
             writer.writerow(row)
+    write_scoreboard_csv(classic, out_dir / "scoreboard.csv")
 
     summary = {
         "config": config,
         "environment": environment,
         "notes": list(notes),
         "models": best_first(records),
+        "scoreboard": classic,
     }
     (out_dir / "results.json").write_text(json.dumps(json_ready(summary), indent=1))
 
