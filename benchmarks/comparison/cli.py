@@ -16,8 +16,8 @@ from . import environment
 from .data import DATA, DataSizeError, load_data
 from .plots import write_plots
 from .report import write_tables
-from .roster import MODELS, SEARCHES
-from .run import n_cores, run_all, run_config, set_up_process
+from .roster import DEFAULT_MODELS, MODELS, SEARCHES
+from .run import SchedulerError, run_all, run_config, set_up_process, workers
 
 DESCRIPTION = "Compare every model family of fmnist_estimators on the same folds."
 # The exit status of a program stopped by Ctrl-C (SIGINT), as shells set it.
@@ -25,11 +25,17 @@ INTERRUPTED = 130
 
 
 def parse_models(text):
-    names = list(MODELS) if text == "all" else [n for n in text.split(",") if n]
+    """An argparse type: model names, where ``all`` is the default models."""
+    names = []
+    for name in text.split(","):
+        for model in DEFAULT_MODELS if name == "all" else [name] if name else []:
+            if model not in names:
+                names.append(model)
     unknown = [name for name in names if name not in MODELS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown model(s) {unknown}; choose from {', '.join(MODELS)} or 'all'"
+            f"unknown model(s) {unknown}; choose from {', '.join(MODELS)} or "
+            f"'all' ({', '.join(DEFAULT_MODELS)})"
         )
     return names
 
@@ -67,6 +73,25 @@ def integer(minimum, maximum=None):
     return parse
 
 
+def positive(text):
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def weights_file(text):
+    """An argparse type: the path of an existing file."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"expected a weights file, got {text!r}")
+    return path
+
+
 def scale(text):
     """An argparse type: a finite number of at least 0."""
     try:
@@ -92,9 +117,11 @@ OPTIONS = (
         "--models",
         dict(
             type=parse_models,
-            default=list(MODELS),
+            default=list(DEFAULT_MODELS),
             metavar="NAME[,NAME...]",
-            help="comma-separated models, or 'all' (default)",
+            help="comma-separated models; 'all' (the default) stands for every "
+            "model but best_cnn and pretrained, which run by name: "
+            "'all,best_cnn,pretrained'",
         ),
     ),
     ("--cv", dict(type=integer(2), default=3, help="folds (default 3)")),
@@ -122,8 +149,18 @@ OPTIONS = (
         dict(
             type=int,
             default=None,
-            help="worker processes (default: one per CPU core); models run side "
-            "by side, one per worker, and a single model's search fits in parallel",
+            help="worker processes (default: one per CPU core, or every thread "
+            "of the --scheduler's workers); models run side by side, one per "
+            "worker, and a single model's search fits in parallel",
+        ),
+    ),
+    (
+        "--scheduler",
+        dict(
+            default=None,
+            metavar="ADDRESS",
+            help="run on the Dask cluster whose scheduler is at ADDRESS "
+            "(tcp://HOST:PORT): the same folds and CV scores as a local run",
         ),
     ),
     (
@@ -180,6 +217,28 @@ OPTIONS = (
             "by a run with the same settings",
         ),
     ),
+    (
+        "--pretrained-weights",
+        dict(
+            type=weights_file,
+            default=None,
+            metavar="PATH",
+            help="ImageNet weights of the pretrained model's MobileNetV2 "
+            "(mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5), "
+            "when they are not in Keras's cache ($KERAS_HOME/models); without "
+            "them the pretrained model is skipped",
+        ),
+    ),
+    (
+        "--progress-interval",
+        dict(
+            type=positive,
+            default=20.0,
+            metavar="SECONDS",
+            help="seconds between progress lines (elapsed time and time to go) "
+            "while models train (default 20); a terminal shows a bar instead",
+        ),
+    ),
     ("--quiet", dict(action="store_true", help="no progress lines")),
 )
 
@@ -190,7 +249,8 @@ def build_parser():
         prog="compare.py",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="models: " + ", ".join(MODELS),
+        epilog=f"models: {', '.join(DEFAULT_MODELS)} ('all'); by name only: "
+        + ", ".join(name for name in MODELS if name not in DEFAULT_MODELS),
     )
     for flag, options in OPTIONS:
         parser.add_argument(flag, **options)
@@ -222,8 +282,8 @@ def interrupted_message(args, records):
 
 
 def write_results(records, args, config, drawn, log, load_before=None):
-    """Plots, results.md, results.csv and results.json of every model."""
-    records = [records[name] for name in args.models]
+    """Plots, results.md, results.csv and results.json of every model run."""
+    records = [records[name] for name in args.models if name in records]
     plots, notes = write_plots(records, args.output_dir, config["class_names"], drawn)
     for note in notes:
         log(f"note: {note}")
@@ -231,12 +291,23 @@ def write_results(records, args, config, drawn, log, load_before=None):
     return plots
 
 
+def run_on_workers(args, data, records, log):
+    """The models of ``args`` on the workers; their plots and the run's settings."""
+    with workers(args):
+        config = run_config(args, data)
+        log(
+            f"compare: {DATA[args.data]}, {config['n_train']} training / "
+            f"{config['n_test']} test images, {args.cv}-fold stratified CV, "
+            f"search={args.search}, scoring={args.scoring}, "
+            f"models: {', '.join(args.models)}"
+        )
+        return run_all(args, data, config, records, log), config
+
+
 def compare(parser, args, records):
     """Run the comparison of ``args``; ``records`` gets each model once saved."""
     if args.fast:
         args.epochs_scale = min(args.epochs_scale, 0.0)
-    if args.n_jobs is None or args.n_jobs < 1:
-        args.n_jobs = n_cores()
 
     def log(message):
         if not args.quiet:
@@ -248,14 +319,10 @@ def compare(parser, args, records):
         data = load_data(args)
     except DataSizeError as error:
         parser.error(str(error))
-    config = run_config(args, data)
-    log(
-        f"compare: {DATA[args.data]}, {config['n_train']} training / "
-        f"{config['n_test']} test images, {args.cv}-fold stratified CV, "
-        f"search={args.search}, scoring={args.scoring}, "
-        f"models: {', '.join(args.models)}"
-    )
-    drawn = run_all(args, data, config, records, log)
+    try:
+        drawn, config = run_on_workers(args, data, records, log)
+    except SchedulerError as error:
+        parser.error(f"--scheduler {args.scheduler}: {error}")
     plots = write_results(records, args, config, drawn, log, load_before)
     log("")
     log((args.output_dir / "results.md").read_text())

@@ -9,6 +9,8 @@ from .tuning import calibrated_params, make_search, scores_labels
 
 # Equal-width confidence bins of the ECE and the reliability diagram.
 N_CALIBRATION_BINS = 15
+# The "search" of a model fitted once, without cross-validation.
+FIT_ONCE = "fit once, no CV"
 
 
 def final_step(estimator):
@@ -122,6 +124,12 @@ def label_quality(best, X, y, X_test, y_test):
 
 def summary_line(record):
     """The progress line of a finished model."""
+    if record["cv_mean"] is None:
+        cv_text = FIT_ONCE
+    else:
+        cv_text = (
+            f"CV {record['scoring']} {record['cv_mean']:.4f} ± {record['cv_std']:.4f}"
+        )
     if record["ece"] is None:
         proba_text = record["proba_note"]
     else:
@@ -130,8 +138,7 @@ def summary_line(record):
             f"ECE {record['ece']:.3f}"
         )
     return (
-        f"  best {record['best_params_text'] or '(defaults)'}: "
-        f"CV {record['scoring']} {record['cv_mean']:.4f} ± {record['cv_std']:.4f} | "
+        f"  best {record['best_params_text'] or '(defaults)'}: {cv_text} | "
         f"test {record['test_accuracy']:.4f} | {proba_text} | "
         f"fit {record['fit_time_s']:.2f} s | "
         f"predict {record['predict_time_per_1000_s']:.3f} s/1000 | "
@@ -139,40 +146,85 @@ def summary_line(record):
     )
 
 
-def run_model(model, data, cv, args, log):
-    """Tune, refit and test one model; the JSON-ready record of its results."""
-    from fmnist_estimators.search import format_params, results_table
+def searched(model, X, y, cv, args, log):
+    """``model`` tuned by cross-validation: the best model, and how it was found."""
+    from fmnist_estimators.search import results_table
 
-    X, y, X_test, y_test, class_names = data
     search, best, fit_time, best_params, search_time = tune(model, X, y, cv, args, log)
     candidates = results_table(search, as_frame=False)
     for row in sorted(candidates, key=lambda r: (r.get("iter") or 0, r["rank"])):
         log("    " + format_candidate(row))
-    measures = label_quality(best, X, y, X_test, y_test)
     i = search.best_index_
-    record = {
-        "model": model.name,
-        "label": model.label,
-        "family": model.family,
+    return best, {
         "search": type(search).__name__,
-        "scoring": args.scoring,
         "n_candidates": len(search.cv_results_["params"]),
         "resource": getattr(search, "resource", getattr(search, "resource_", None)),
         "cv_mean": search.cv_results_["mean_test_score"][i],
         "cv_std": search.cv_results_["std_test_score"][i],
+        "fit_time_s": fit_time,
+        "search_time_s": search_time,
+        "best_params": best_params,
+        "candidates": candidates,
+    }
+
+
+def fitted_once(model, X, y, args, log):
+    """``model`` as built, fitted once on all of ``X``: nothing to tune, no CV."""
+    log(f"  {FIT_ONCE}, {model.label}")
+    best = model.build(args.random_state, len(y))
+    start = time.perf_counter()
+    best.fit(X, y)
+    fit_time = time.perf_counter() - start
+    return best, {
+        "search": FIT_ONCE,
+        "n_candidates": 1,
+        "resource": None,
+        "cv_mean": None,
+        "cv_std": None,
+        "fit_time_s": fit_time,
+        "search_time_s": fit_time,
+        "best_params": {},
+        "candidates": [],
+    }
+
+
+def run_model(model, data, cv, args, log):
+    """Tune, refit and test one model; the JSON-ready record of its results.
+
+    A ``fit_once`` model is fitted once on the training set instead: its
+    record has no CV score (``cv_mean`` and ``cv_std`` are None).
+    """
+    from fmnist_estimators.search import format_params
+
+    X, y, X_test, y_test, class_names = data
+    if model.fit_once:
+        best, how = fitted_once(model, X, y, args, log)
+    else:
+        best, how = searched(model, X, y, cv, args, log)
+    measures = label_quality(best, X, y, X_test, y_test)
+    record = {
+        "model": model.name,
+        "label": model.label,
+        "family": model.family,
+        "search": how.pop("search"),
+        "scoring": args.scoring,
+        "n_candidates": how.pop("n_candidates"),
+        "resource": how.pop("resource"),
+        "cv_mean": how.pop("cv_mean"),
+        "cv_std": how.pop("cv_std"),
         "test_accuracy": measures.pop("test_accuracy"),
         "precision_macro": measures.pop("precision_macro"),
         "recall_macro": measures.pop("recall_macro"),
         "f1_macro": measures.pop("f1_macro"),
         **probability_quality(best, X_test, y_test),
-        "fit_time_s": fit_time,
+        "fit_time_s": how.pop("fit_time_s"),
         "predict_time_per_1000_s": measures.pop("predict_time_per_1000_s"),
-        "search_time_s": search_time,
-        "best_params": best_params,
-        "best_params_text": format_params(best_params),
+        "search_time_s": how.pop("search_time_s"),
+        "best_params": how["best_params"],
+        "best_params_text": format_params(how.pop("best_params")),
         **measures,
         "history": getattr(final_step(best), "history_", None),
-        "candidates": candidates,
+        "candidates": how.pop("candidates"),
     }
     log(summary_line(record))
     return json_ready(record)

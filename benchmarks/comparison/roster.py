@@ -4,8 +4,15 @@ Every entry builds an unfitted estimator from a seed and carries two search
 spaces: ``grid`` (lists, for ``GridSearchCV``) and ``distributions`` (lists
 and ``scipy.stats`` distributions, for ``RandomizedSearchCV`` and
 ``HalvingRandomSearchCV``), plus the search it uses by default. An empty
-``grid`` cross-validates the model as built, without tuning. Sized so that
-the whole comparison runs in a few minutes on the 5,000-image sample.
+``grid`` cross-validates the model as built, without tuning; a ``fit_once``
+model (a preset with nothing to tune) is fitted once on the training set,
+without cross-validation. Sized so that the default comparison runs in a few
+minutes on the 5,000-image sample; ``best_cnn`` and ``pretrained`` run only
+when ``--models`` names them.
+
+Each entry also carries its expected cost, the worker-seconds it took on
+the sample and on the full data, from which the progress lines estimate the
+time to the end of a run (:func:`expected_cost`).
 """
 
 import dataclasses
@@ -21,6 +28,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
 from fmnist_estimators import (
     ConvNetClassifier,
     DenseNetClassifier,
+    PretrainedNetClassifier,
     SVDSubspaceClassifier,
 )
 from fmnist_estimators.classical import (
@@ -38,8 +46,12 @@ SEARCHES = ("grid", "random", "halving")
 # The two networks come first so that each worker's first task imports
 # TensorFlow: loky measures a worker's memory after its first task and
 # replaces a worker that grows 300 MB past it, as importing TensorFlow later
-# would, and the replacement imports everything again (4-5 s).
+# would, and the replacement imports everything again (4-5 s). The
+# pretrained network comes first of all: without its weights it ends at
+# once, and the line that says so comes at the start of the run.
 LONGEST_FIRST = (
+    "pretrained",
+    "best_cnn",
     "conv",
     "dense_tuned",
     "classical",
@@ -71,6 +83,19 @@ class Model:
     # The pipeline step that is a calibrated SVC (CalibratedClassifierCV),
     # which the comparison tunes without its calibration under a label scorer.
     calibrated_step: str | None = None
+    # Worker-seconds of the whole model (search, refit, test) on the
+    # COST_SIZES training images: what the progress lines expect it to take.
+    cost: tuple[float, float] = (10.0, 100.0)
+    # A preset with nothing to tune: fitted once on the training set, no CV.
+    fit_once: bool = False
+    # In the models of "--models all" (the default); the others run by name.
+    default: bool = True
+    # Estimator parameters set from options of the command line: parameter
+    # name -> attribute of the parsed arguments (unset when that is None).
+    options: dict = dataclasses.field(default_factory=dict)
+    # fit reads a weights file that may be absent: an OSError then skips the
+    # model with one line instead of ending the run.
+    needs_weights: bool = False
 
     @property
     def tuned(self):
@@ -120,6 +145,19 @@ def _conv(random_state, n_train):
     return ConvNetClassifier.from_preset("fast", random_state=random_state, **epochs)
 
 
+def _pretrained(random_state, n_train):
+    # MobileNetV2 at 32 pixels, frozen: its features cost one pass over the
+    # images (19 s per 60,000 on two cores), then the head's epochs 4 s each;
+    # the ResNets and VGGs of the classic study cost 3-10 times more.
+    return PretrainedNetClassifier(
+        "mobilenet_v2",
+        weights="imagenet",
+        batch_size=64,
+        epochs=10,
+        random_state=random_state,
+    )
+
+
 MODELS = {
     model.name: model
     for model in [
@@ -130,6 +168,7 @@ MODELS = {
             lambda rs, n_train: SVDSubspaceClassifier(random_state=rs),
             grid={"n_components": [10, 20, 30, 50]},
             distributions={"n_components": randint(5, 60)},
+            cost=(2, 21),
         ),
         Model(
             "classical",
@@ -140,6 +179,7 @@ MODELS = {
             # the SVC inside the calibration that gives predict_proba
             distributions=svc_params({"svc__C": loguniform(3, 30)}),
             calibrated_step="svc",
+            cost=(14, 957),
         ),
         Model(
             "logreg",
@@ -149,6 +189,7 @@ MODELS = {
             grid={"logreg__C": [0.01, 0.1]},
             distributions={"logreg__C": loguniform(1e-3, 1)},
             n_iter=2,
+            cost=(4, 51),
         ),
         Model(
             "svc",
@@ -161,6 +202,7 @@ MODELS = {
             ),
             search="random",
             calibrated_step="svc",
+            cost=(8, 480),
         ),
         Model(
             "mlp",
@@ -174,6 +216,7 @@ MODELS = {
             },
             search="random",
             n_iter=2,
+            cost=(9, 85),
         ),
         Model(
             "dense",
@@ -183,6 +226,7 @@ MODELS = {
             grid={},
             distributions={},
             network=True,
+            cost=(6, 34),
         ),
         Model(
             # Tuned by HyperbandSearchCV (search "halving"): three draws of
@@ -206,6 +250,7 @@ MODELS = {
             network=True,
             min_epochs=4,
             max_epochs=12,
+            cost=(13, 92),
         ),
         Model(
             "conv",
@@ -215,9 +260,90 @@ MODELS = {
             grid={},
             distributions={},
             network=True,
+            cost=(28, 673),
+        ),
+        Model(
+            "best_cnn",
+            "ConvNetClassifier.from_preset('best_cpu') (17 epochs)",
+            "network",
+            lambda rs, n_train: ConvNetClassifier.from_preset(
+                "best_cpu", random_state=rs
+            ),
+            grid={},
+            distributions={},
+            network=True,
+            # 825 s for the fit on the full data, in 2026-12 (issue 30)
+            cost=(75, 850),
+            fit_once=True,
+            default=False,
+        ),
+        Model(
+            "pretrained",
+            "PretrainedNetClassifier (MobileNetV2, ImageNet weights, frozen)",
+            "network",
+            _pretrained,
+            grid={},
+            distributions={},
+            network=True,
+            cost=(15, 70),
+            fit_once=True,
+            default=False,
+            options={"weights": "pretrained_weights"},
+            needs_weights=True,
         ),
     ]
 }
+# The models of "--models all", the default.
+DEFAULT_MODELS = tuple(name for name, model in MODELS.items() if model.default)
+
+# Training images of the sample and of the full data, where Model.cost was
+# measured: the worker-seconds of the issue 30 run (2026-12, full data, two
+# cores) and of the default run on the sample (CPU seconds, so that a busy
+# machine does not inflate them).
+COST_SIZES = (5_000, 60_000)
+# Worker-seconds a model takes whatever the data: starting a network
+# (TensorFlow's import, building and tracing it) takes about 10 s on two cores.
+MIN_COST = {True: 10.0, False: 1.0}
+
+
+def expected_cost(model, n_train):
+    """Worker-seconds ``model`` is expected to take on ``n_train`` training images.
+
+    A power law through its two measured costs (:data:`COST_SIZES`):
+    interpolated between them, extrapolated beyond, and at least the cost
+    of starting the model (:data:`MIN_COST`).
+
+    Examples
+    --------
+    >>> round(expected_cost(MODELS["conv"], 5_000))
+    28
+    >>> round(expected_cost(MODELS["conv"], 20_000))
+    165
+    """
+    (n_0, n_1), (cost_0, cost_1) = COST_SIZES, model.cost
+    power = math.log(cost_1 / cost_0) / math.log(n_1 / n_0)
+    cost = cost_0 * (max(n_train, 1) / n_0) ** power
+    return max(cost, MIN_COST[model.network])
+
+
+def with_options(model, args):
+    """``model`` whose estimator takes the parameters of its ``options`` from ``args``.
+
+    An option left unset (None) leaves the estimator's own value.
+    """
+    values = {
+        param: getattr(args, attribute, None)
+        for param, attribute in model.options.items()
+    }
+    values = {param: value for param, value in values.items() if value is not None}
+    if not values:
+        return model
+    build = model.build
+
+    def configured_build(random_state, n_train):
+        return build(random_state, n_train).set_params(**values)
+
+    return dataclasses.replace(model, build=configured_build)
 
 
 def scale_epochs(value, scale):
