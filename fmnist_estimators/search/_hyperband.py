@@ -365,9 +365,9 @@ class HyperbandSearchCV(BaseSearchCV):
        Optimization", JMLR 18(185), 2018.
     .. [2] K. Jamieson and A. Talwalkar, "Non-stochastic Best Arm
        Identification and Hyperparameter Optimization", AISTATS 2016.
-    .. [3] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur,
-       M. Hardt, B. Recht and A. Talwalkar, "A System for Massively
-       Parallel Hyperparameter Tuning", MLSys 2020.
+    .. [3] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur, M.
+       Hardt, B. Recht and A. Talwalkar, "A System for Massively Parallel
+       Hyperparameter Tuning", MLSys 2020.
 
     Examples
     --------
