@@ -267,11 +267,12 @@ def run_all(args, data, config, records, log):
     with progress(args, todo, config["n_train"]) as shown:
         done = enumerate(run_models(todo, data, cv, args), 1)
         for k, (name, record, lines, seconds) in done:
-            shown.done(name, seconds, skipped=record is None)
             if record is None:  # skipped, and the line says why
                 shown.write(log, [f"[{k}/{len(todo)}] {lines[0]}"])
+                shown.done(name, seconds, skipped=True)
                 continue
             shown.write(log, [f"[{k}/{len(todo)}] {name}"] + lines)
+            shown.done(name, seconds)
             saved = {"config": config, "record": record}
             model_path(args.output_dir, name).write_text(json.dumps(saved, indent=1))
             records[name] = record
