@@ -101,6 +101,12 @@ def test_a_published_range_counts_the_distance_to_its_nearer_end():
         assert row["note"] == note
 
 
+def test_a_requested_model_without_a_record_was_skipped():
+    rows = scoreboard.scoreboard(RECORDS, "sample", requested=["pretrained", "svd"])
+    (row,) = [row for row in rows if row["model"] == "pretrained"]
+    assert row["note"] == "skipped in this run: its line in the log says why"
+
+
 def test_mnist_has_the_mnist_mlp_only():
     records = [_record("dense_tuned", 0.9912)]
     (row,) = scoreboard.scoreboard(records, "mnist")

@@ -287,7 +287,14 @@ def write_results(records, args, config, drawn, log, load_before=None):
     plots, notes = write_plots(records, args.output_dir, config["class_names"], drawn)
     for note in notes:
         log(f"note: {note}")
-    write_tables(records, args.output_dir, config, environment(load_before), notes)
+    write_tables(
+        records,
+        args.output_dir,
+        config,
+        environment(load_before),
+        notes,
+        requested=args.models,
+    )
     return plots
 
 

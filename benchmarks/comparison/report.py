@@ -204,10 +204,14 @@ FIT_ONCE_NOTE = (
 )
 
 
-def write_tables(records, out_dir, config, environment, notes=()):
-    """results.md, results.csv, scoreboard.csv and results.json in ``out_dir``."""
+def write_tables(records, out_dir, config, environment, notes=(), requested=()):
+    """results.md, results.csv, scoreboard.csv and results.json in ``out_dir``.
+
+    ``requested``: the models asked for, of which those without a record
+    were skipped.
+    """
     class_names = config["class_names"]
-    classic = scoreboard(records, config["data"])
+    classic = scoreboard(records, config["data"], requested)
     md = [
         f"# Model comparison on {config['data_description']}",
         "",

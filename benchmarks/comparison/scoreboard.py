@@ -67,11 +67,13 @@ def difference(ours, low, high):
     return 0.0
 
 
-def scoreboard(records, data):
+def scoreboard(records, data, requested=()):
     """A row per classic result of the data ``data``, with our stand-in's figure.
 
     Rows are dicts of :data:`CSV_FIELDS`: ``ours`` and ``difference`` in %
-    and points, None (with a ``note``) where the stand-in did not run.
+    and points, None (with a ``note``) where the stand-in has no record: it
+    was not among the ``requested`` models, or it was and did not run (the
+    pretrained network without its weights).
     """
     by_name = {r["model"]: r for r in records}
     rows = []
@@ -83,7 +85,9 @@ def scoreboard(records, data):
         row.update(
             classic_study=classic.study, published=classic.figure, model=classic.model
         )
-        if record is None:
+        if record is None and classic.model in requested:
+            row["note"] = "skipped in this run: its line in the log says why"
+        elif record is None:
             row["note"] = f"not in this run: add {classic.model} to --models"
         else:
             ours = 100 * record["test_accuracy"]
