@@ -10,6 +10,8 @@ Usage::
     python benchmarks/compare.py --models svd,dense --search random --resume
     python benchmarks/compare.py --scoring neg_log_loss   # tune the probabilities
     python benchmarks/compare.py --n-train 300 --n-test 100 --fast   # smoke test
+    python benchmarks/compare.py --data full --models all,best_cnn,pretrained
+    python benchmarks/compare.py --data full --scheduler tcp://HOST:8786  # Dask
 """
 
 import signal

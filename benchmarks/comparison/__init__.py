@@ -3,9 +3,11 @@
 Each model is tuned on the training set by stratified cross-validation
 (``GridSearchCV``, ``RandomizedSearchCV`` or ``HalvingRandomSearchCV``; the
 same folds for every model), refit on the whole training set, and evaluated
-once on the test set. Results go to ``--output-dir``: ``results.md``,
-``results.csv``, ``results.json``, one ``models/<name>.json`` per model,
-written as soon as the model finishes (``--resume`` skips those), and plots.
+once on the test set; a preset with nothing to tune is fitted once, without
+cross-validation. Results go to ``--output-dir``: ``results.md``,
+``results.csv``, ``results.json``, ``scoreboard.csv`` (ours beside the
+classic studies' figures), one ``models/<name>.json`` per model, written as
+soon as the model finishes (``--resume`` skips those), and plots.
 
 Models (``--models``; see ``roster.py`` for their search spaces)::
 
@@ -20,6 +22,13 @@ Models (``--models``; see ``roster.py`` for their search spaces)::
                  on epochs: 3 candidates for 4 epochs, the best to 12)
     conv         ConvNetClassifier, the "fast" preset (3 of its 8 epochs below
                  20,000 training images, to keep the sample run short)
+
+and, by name only (``--models all,best_cnn,pretrained``), each fitted once::
+
+    best_cnn     ConvNetClassifier, the "best_cpu" preset
+    pretrained   PretrainedNetClassifier, a frozen MobileNetV2 with ImageNet
+                 weights (Keras's cache or --pretrained-weights PATH; skipped
+                 with one line without them)
 
 The searches rank candidates by ``--scoring`` (any scikit-learn scorer name;
 accuracy by default). On the test set every model is judged by accuracy,
@@ -41,18 +50,27 @@ cores are used by ``--n-jobs`` worker processes instead (default: one per
 core): the models run side by side, one per worker, the longest first, and a
 run of a single model spreads the fits of its search over the workers.
 
+While models train, a line every ``--progress-interval`` seconds (a tqdm bar
+where stderr is a terminal) gives the time elapsed and an estimate of the
+time to go, from each model's expected cost refined as models finish.
+``--scheduler tcp://HOST:PORT`` runs the models and their searches' fits on a
+Dask cluster, with the CV scores of a local run.
+
 Ctrl-C stops a run with one line saying which models are saved; the same
 command with ``--resume`` continues from there.
 
 One job per module:
 
 - ``cli``: the command line, its checks, and the order of the run;
-- ``roster``: the models, their search spaces and default searches;
+- ``roster``: the models, their search spaces, default searches and costs;
 - ``data``: the images and their stratified subsets;
 - ``tuning``: the search that tunes a model;
-- ``evaluation``: one model tuned, refit and tested, as a record;
-- ``run``: the models on joblib workers, progress and ``--resume``;
-- ``report`` and ``plots``: tables and figures, from the records alone.
+- ``evaluation``: one model tuned, refit and tested (or fitted once), as a
+  record;
+- ``run``: the models on joblib workers or a Dask cluster, and ``--resume``;
+- ``progress``: the time elapsed and the estimated time to go;
+- ``report``, ``scoreboard`` and ``plots``: tables and figures, from the
+  records alone.
 """
 
 # The comparison is imported as ``comparison`` by ``python
