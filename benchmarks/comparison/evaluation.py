@@ -124,11 +124,13 @@ def label_quality(best, X, y, X_test, y_test):
 
 def summary_line(record):
     """The progress line of a finished model."""
+    params = record["best_params_text"] or "(defaults)"
     if record["cv_mean"] is None:
-        cv_text = FIT_ONCE
+        found = f"{params}: {FIT_ONCE}"
     else:
-        cv_text = (
-            f"CV {record['scoring']} {record['cv_mean']:.4f} ± {record['cv_std']:.4f}"
+        found = (
+            f"best {params}: CV {record['scoring']} {record['cv_mean']:.4f} ± "
+            f"{record['cv_std']:.4f}"
         )
     if record["ece"] is None:
         proba_text = record["proba_note"]
@@ -138,7 +140,7 @@ def summary_line(record):
             f"ECE {record['ece']:.3f}"
         )
     return (
-        f"  best {record['best_params_text'] or '(defaults)'}: {cv_text} | "
+        f"  {found} | "
         f"test {record['test_accuracy']:.4f} | {proba_text} | "
         f"fit {record['fit_time_s']:.2f} s | "
         f"predict {record['predict_time_per_1000_s']:.3f} s/1000 | "
