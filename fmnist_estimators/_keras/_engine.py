@@ -171,6 +171,8 @@ def fit_keras_classifier(engine, X, y, *, epochs, callbacks=(), **fit_kwargs):
 # Rows per call into the network at predict time: large enough that the
 # per-call cost is negligible, small enough to bound a CNN's activations.
 PREDICT_ROWS = 1024
+# Images up to which a model's first prediction runs eagerly (see predict_rows).
+EAGER_ROWS = 256
 
 
 def predict_rows(model, X, rows=None):
@@ -182,6 +184,12 @@ def predict_rows(model, X, rows=None):
     ``predict_on_batch`` traces the network once.
     """
     rows = rows or PREDICT_ROWS
+    small = X.shape[0] <= min(rows, EAGER_ROWS)
+    if small and getattr(model, "predict_function", None) is None:
+        # A few images through a model that never predicted: one eager call,
+        # instead of tracing a graph (about a second for a backbone) that a
+        # single call would use once.
+        return np.asarray(model(np.asarray(X, dtype=np.float32), training=False))
     return np.concatenate(
         [
             np.asarray(model.predict_on_batch(X[start : start + rows]))
