@@ -73,15 +73,29 @@ def integer(minimum, maximum=None):
     return parse
 
 
-def positive(text):
-    """An argparse type: a finite number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def number(*, above=None, at_least=None):
+    """An argparse type: a finite number above ``above`` or at least ``at_least``."""
+    bound, expected = (
+        (above, f"> {above}") if above is not None else (at_least, f">= {at_least}")
+    )
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        fits = value > bound if above is not None else value >= bound
+        if not (math.isfinite(value) and fits):
+            raise argparse.ArgumentTypeError(
+                f"expected a number {expected}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+positive = number(above=0)  # e.g. seconds between progress lines
+scale = number(at_least=0)  # --epochs-scale
 
 
 def weights_file(text):
@@ -90,17 +104,6 @@ def weights_file(text):
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"expected a weights file, got {text!r}")
     return path
-
-
-def scale(text):
-    """An argparse type: a finite number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 # The options, in the order of --help: flag and add_argument's keywords.
