@@ -514,7 +514,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             settings["learning_rate"],
             decay_steps=settings["decay_steps"],
             restart=restart_schedule,
-            default=self.optimizer,
+            made_from=self.optimizer,
         )
 
     # -- the training loop --------------------------------------------------------

@@ -213,17 +213,15 @@ def make_optimizer(optimizer, learning_rate, momentum, schedule, decay_steps):
     return made
 
 
-def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart, default=None):
+def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart, made_from):
     """Give a fitted model's optimizer this fit's learning rate.
 
     A cosine schedule gets ``learning_rate`` and ``decay_steps`` and, with
     ``restart``, a new cycle from the optimizer's current step.
-    ``learning_rate=None`` means the rate of ``default``, the ``optimizer``
-    parameter it was made from.
+    ``learning_rate=None`` means the rate of ``made_from``, the ``optimizer``
+    parameter (a name, class or instance) it was made from.
     """
-    if learning_rate is None:
-        learning_rate = default_learning_rate(default or _name_of(optimizer))
-    rate = learning_rate
+    rate = default_learning_rate(made_from) if learning_rate is None else learning_rate
     schedule = getattr(optimizer, "lr_schedule", None)
     if schedule is None:
         optimizer.learning_rate = float(rate)
@@ -248,11 +246,6 @@ def accuracy_metric(loss=None):
     if loss is not None and takes_one_hot_labels(loss):
         return keras.metrics.CategoricalAccuracy(name="accuracy")
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-
-
-def _name_of(optimizer):
-    """Our name of one of our optimizer classes' instances."""
-    return next(k for k, cls in OPTIMIZER_CLASSES.items() if type(optimizer) is cls)
 
 
 def compile_model(
