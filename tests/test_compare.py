@@ -206,8 +206,8 @@ def test_label_scorers():
 
 def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
     from sklearn.model_selection import StratifiedKFold, train_test_split
-    from sklearn.svm import SVC
 
+    from fmnist_estimators.classical import FastPredictSVC
     from fmnist_estimators.datasets import load_fashion_mnist_sample
 
     model = roster.MODELS["svc"]
@@ -219,7 +219,7 @@ def test_calibrated_svc_is_tuned_bare_with_the_same_scores():
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
     bare = tuning.make_search(model, "grid", cv, args, len(y), label_only=True)
     calibrated = tuning.make_search(model, "grid", cv, args, len(y))
-    assert type(bare.estimator[-1]) is SVC and bare.refit is False
+    assert type(bare.estimator[-1]) is FastPredictSVC and bare.refit is False
     assert "svc__C" in bare.param_grid and "svc__estimator__C" in calibrated.param_grid
     bare.fit(X, y)
     calibrated.fit(X, y)

@@ -1,10 +1,13 @@
 """How the comparison names and tunes a calibrated SVC: classical.svc_params."""
 
 import pytest
-from sklearn.svm import SVC
 
 from benchmarks.comparison import roster, tuning
-from fmnist_estimators.classical import make_pca_svc_pipeline, svc_params
+from fmnist_estimators.classical import (
+    FastPredictSVC,
+    make_pca_svc_pipeline,
+    svc_params,
+)
 
 
 def test_svc_params_name_the_parameters_set_params_takes():
@@ -49,7 +52,7 @@ def test_roster_tunes_its_calibrated_svcs_bare(name):
     assert "svc__estimator__C" in model.distributions
     bare, grid, distributions = tuning.uncalibrated(model, estimator)
     # ... and the bare search names the SVC itself, with the same values
-    assert type(bare["svc"]) is SVC and bare["svc"].break_ties
+    assert type(bare["svc"]) is FastPredictSVC and bare["svc"].break_ties
     assert distributions["svc__C"] is model.distributions["svc__estimator__C"]
     assert bare.get_params()["svc__C"] == estimator.get_params()["svc__estimator__C"]
     assert set(grid) == {key.replace("estimator__", "") for key in model.grid}
