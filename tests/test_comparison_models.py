@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from benchmarks.comparison import cli, evaluation, roster
+from benchmarks.comparison import cli, evaluation, roster, tuning
 from fmnist_estimators import ConvNetClassifier, PretrainedNetClassifier
 from fmnist_estimators.datasets import load_fashion_mnist_sample
 
@@ -80,6 +80,61 @@ def test_a_preset_is_fitted_once_without_cv(one_blas_thread):
     assert 0.5 < record["test_accuracy"] <= 1
     assert lines[0] == "  fit once, no CV, SVDSubspaceClassifier"
     assert lines[-1].startswith("  (defaults): fit once, no CV | test ")
+
+
+def test_a_model_with_nothing_to_tune_is_fitted_once_unless_cv_untuned(
+    one_blas_thread,
+):
+    X, y = load_fashion_mnist_sample(return_X_y=True)
+    X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
+    data = (X[:300], y[:300], X_test[:100], y_test[:100], [])
+    # svd under an empty grid: as the untuned networks and patch-PCA pipeline
+    model = dataclasses.replace(roster.MODELS["svd"], grid={})
+    args = cli.parse_args(SMALL)
+    record = evaluation.run_model(model, data, None, args, [].append)
+    assert record["search"] == "fit once, no CV" and record["cv_mean"] is None
+
+    from sklearn.model_selection import StratifiedKFold
+
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    args = cli.parse_args(SMALL + ["--cv-untuned"])
+    record = evaluation.run_model(model, data, cv, args, [].append)
+    assert record["search"] == "GridSearchCV" and record["n_candidates"] == 1
+    assert 0.5 < record["cv_mean"] <= 1 and record["cv_std"] >= 0
+
+
+@pytest.mark.parametrize(
+    "name, search, options, once",
+    [
+        ("conv", "auto", [], True),
+        ("classical", "auto", [], True),
+        ("dense", "auto", [], True),
+        ("conv", "auto", ["--cv-untuned"], False),
+        ("classical", "auto", ["--cv-untuned"], False),
+        # classical has a space to sample: --search random tunes it
+        ("classical", "random", [], False),
+        ("best_cnn", "auto", ["--cv-untuned"], True),
+        ("svd", "auto", [], False),
+        ("svc", "auto", [], False),
+    ],
+)
+def test_which_models_are_fitted_once(name, search, options, once):
+    args = cli.parse_args(["--search", search] + options)
+    assert evaluation.fits_once(roster.MODELS[name], args) is once
+
+
+def test_the_pca_svc_is_tuned_by_halving_on_samples():
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV, StratifiedKFold
+
+    args = cli.parse_args(["--n-jobs", "1"])
+    model = roster.MODELS["svc"]
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = tuning.make_search(
+        model, model.strategy(args.search), cv, args, 5000, label_only=True
+    )
+    assert isinstance(search, HalvingRandomSearchCV)
+    assert search.resource == "n_samples" and search.n_candidates == 4
 
 
 @pytest.mark.slow

@@ -129,6 +129,15 @@ OPTIONS = (
     ),
     ("--cv", dict(type=integer(2), default=3, help="folds (default 3)")),
     (
+        "--cv-untuned",
+        dict(
+            action="store_true",
+            help="cross-validate the models with nothing to tune too (for "
+            "their CV scores), instead of fitting them once; best_cnn and "
+            "pretrained are fitted once always",
+        ),
+    ),
+    (
         "--search",
         dict(
             choices=("auto",) + SEARCHES,

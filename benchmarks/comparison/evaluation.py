@@ -36,7 +36,7 @@ def tune(model, X, y, cv, args, log):
     Returns the search, the best model fitted on all of ``X``, its fit time,
     its parameters and the wall time of the whole search.
     """
-    strategy = model.search if args.search == "auto" else args.search
+    strategy = model.strategy(args.search)
     # The predictions of a calibrated SVC are those of the bare SVC: tune that.
     label_only = model.calibrated_step is not None and scores_labels(args.scoring)
     search = make_search(model, strategy, cv, args, len(y), label_only=label_only)
@@ -170,6 +170,16 @@ def searched(model, X, y, cv, args, log):
     }
 
 
+def fits_once(model, args):
+    """Whether ``model`` is fitted once, without CV, in the run of ``args``.
+
+    A ``fit_once`` preset always is; a model with nothing to tune under the
+    run's search is, unless ``--cv-untuned`` asks for its CV scores.
+    """
+    untuned = not model.tunes(args.search)
+    return model.fit_once or (untuned and not getattr(args, "cv_untuned", False))
+
+
 def fitted_once(model, X, y, args, log):
     """``model`` as built, fitted once on all of ``X``: nothing to tune, no CV."""
     log(f"  {FIT_ONCE}, {model.label}")
@@ -193,13 +203,13 @@ def fitted_once(model, X, y, args, log):
 def run_model(model, data, cv, args, log):
     """Tune, refit and test one model; the JSON-ready record of its results.
 
-    A ``fit_once`` model is fitted once on the training set instead: its
-    record has no CV score (``cv_mean`` and ``cv_std`` are None).
+    A model fitted once on the training set instead (:func:`fits_once`) has
+    no CV score in its record (``cv_mean`` and ``cv_std`` are None).
     """
     from fmnist_estimators.search import format_params
 
     X, y, X_test, y_test, class_names = data
-    if model.fit_once:
+    if fits_once(model, args):
         best, how = fitted_once(model, X, y, args, log)
     else:
         best, how = searched(model, X, y, cv, args, log)

@@ -198,9 +198,11 @@ def top_confusions(record, class_names, n=3):
 
 # How the rows of models fitted once were measured, when there are any.
 FIT_ONCE_NOTE = (
-    'A model marked "fit once, no CV" is a preset with nothing to tune: it '
-    "was fitted once on the whole training set, without cross-validation, "
-    "and its fit time is that fit."
+    'A model marked "fit once, no CV" has nothing to tune (a preset, or a '
+    "pipeline with fixed settings): it was fitted once on the whole training "
+    "set, without cross-validation, and its fit time is that fit; "
+    "`--cv-untuned` cross-validates the untuned models other than best_cnn "
+    "and pretrained too."
 )
 
 

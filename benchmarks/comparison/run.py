@@ -36,9 +36,12 @@ RESUME_KEYS = (
     "epochs_scale",
     "fast",
     "scoring",
+    "cv_untuned",
 )
-# The value of a resume key in a model saved before the key existed.
-RESUME_DEFAULTS = {"scoring": "accuracy"}
+# The value of a resume key in a model saved before the key existed: the
+# runs before --cv-untuned cross-validated every model but best_cnn and
+# pretrained.
+RESUME_DEFAULTS = {"scoring": "accuracy", "cv_untuned": True}
 # Seconds a cluster without workers gets for its first one to connect.
 WORKERS_TIMEOUT = 60
 
@@ -108,6 +111,7 @@ def run_config(args, data):
         "epochs_scale": args.epochs_scale,
         "fast": args.fast,
         "scoring": args.scoring,
+        "cv_untuned": args.cv_untuned,
         "n_jobs": args.n_jobs,
         "n_threads": args.n_threads,
         "scheduler": args.scheduler,
