@@ -181,7 +181,7 @@ MODELS = {
             lambda rs, n_train: SVDSubspaceClassifier(random_state=rs),
             grid={"n_components": [10, 20, 30, 50]},
             distributions={"n_components": randint(5, 60)},
-            cost=(2, 21),
+            cost=(3, 19),
         ),
         Model(
             "classical",
@@ -192,7 +192,7 @@ MODELS = {
             # the SVC inside the calibration that gives predict_proba
             distributions=svc_params({"svc__C": loguniform(3, 30)}),
             calibrated_step="svc",
-            cost=(14, 957),
+            cost=(5, 293),
         ),
         Model(
             "logreg",
@@ -202,7 +202,7 @@ MODELS = {
             grid={"logreg__C": [0.01, 0.1]},
             distributions={"logreg__C": loguniform(1e-3, 1)},
             n_iter=2,
-            cost=(4, 51),
+            cost=(5, 46),
         ),
         Model(
             "svc",
@@ -217,7 +217,7 @@ MODELS = {
             # fold, the best 2 on all of it (2.4 full-fold fits instead of 4).
             search="halving",
             calibrated_step="svc",
-            cost=(8, 480),
+            cost=(5, 207),
         ),
         Model(
             "mlp",
@@ -231,7 +231,7 @@ MODELS = {
             },
             search="random",
             n_iter=2,
-            cost=(9, 85),
+            cost=(8, 78),
         ),
         Model(
             "dense",
@@ -241,7 +241,7 @@ MODELS = {
             grid={},
             distributions={},
             network=True,
-            cost=(6, 34),
+            cost=(2, 9),
         ),
         Model(
             # Tuned by HyperbandSearchCV (search "halving"): three draws of
@@ -265,7 +265,7 @@ MODELS = {
             network=True,
             min_epochs=4,
             max_epochs=12,
-            cost=(13, 92),
+            cost=(20, 80),
         ),
         Model(
             "conv",
@@ -275,7 +275,7 @@ MODELS = {
             grid={},
             distributions={},
             network=True,
-            cost=(28, 673),
+            cost=(13, 201),
         ),
         Model(
             "best_cnn",
@@ -313,9 +313,10 @@ MODELS = {
 DEFAULT_MODELS = tuple(name for name, model in MODELS.items() if model.default)
 
 # Training images of the sample and of the full data, where Model.cost was
-# measured: the worker-seconds of the issue 30 run (2026-12, full data, two
-# cores) and of the default run on the sample (CPU seconds, so that a busy
-# machine does not inflate them).
+# measured: the seconds each model took in its worker in the default run on
+# each, two workers of one thread on two cores (2026-12-04, 35 s and 476 s
+# in all). With --cv-untuned, the untuned models cost about 3 times more;
+# the estimate follows as they finish.
 COST_SIZES = (5_000, 60_000)
 # Worker-seconds a model takes whatever the data: starting a network
 # (TensorFlow's import, building and tracing it) takes about 10 s on two cores.
@@ -332,9 +333,9 @@ def expected_cost(model, n_train):
     Examples
     --------
     >>> round(expected_cost(MODELS["conv"], 5_000))
-    28
+    13
     >>> round(expected_cost(MODELS["conv"], 20_000))
-    165
+    60
     """
     (n_0, n_1), (cost_0, cost_1) = COST_SIZES, model.cost
     power = math.log(cost_1 / cost_0) / math.log(n_1 / n_0)
