@@ -26,30 +26,32 @@ class SmallNet:
         return "SmallNet()"
 
 
-# Small, fast networks: the checks fit a few hundred times on tiny data.
+# Small, fast networks: the checks fit a few hundred times on tiny data, so
+# each fit is a few steps (batch 32) of few epochs at a high learning rate:
+# enough for check_classifiers_train's 83 % training accuracy on its blobs.
 FAST_PARAMS = {
     "KerasModelClassifier": dict(
         model=SmallNet(),
         model__units=16,
-        epochs=20,
-        batch_size=16,
-        learning_rate=0.01,
+        epochs=8,
+        batch_size=32,
+        learning_rate=0.03,
         random_state=0,
     ),
     "DenseNetClassifier": dict(
         hidden_layer_sizes=(16,),
-        epochs=20,
-        batch_size=16,
-        learning_rate=0.01,
+        epochs=8,
+        batch_size=32,
+        learning_rate=0.03,
         random_state=0,
     ),
     "ConvNetClassifier": dict(
         filters=(4,),
         convs_per_block=1,
         dense_units=(8,),
-        epochs=20,
-        batch_size=16,
-        learning_rate=0.01,
+        epochs=8,
+        batch_size=32,
+        learning_rate=0.03,
         random_state=0,
     ),
     # The smallest backbone at its smallest input, randomly initialized
@@ -60,9 +62,9 @@ FAST_PARAMS = {
         input_size=32,
         dense_units=(16,),
         dropout=0.0,
-        epochs=5,
-        batch_size=16,
-        learning_rate=0.01,
+        epochs=3,
+        batch_size=32,
+        learning_rate=0.03,
         random_state=0,
     ),
 }

@@ -187,9 +187,9 @@ def test_repeated_fits_do_not_grow_memory_without_bound(sample):
 
     DenseNetClassifier((16,), epochs=1).fit(X, y)
     before = rss_mb()
-    for seed in range(30):
+    for seed in range(15):
         DenseNetClassifier((16,), epochs=1, random_state=seed).fit(X, y)
-    growth_per_fit = (rss_mb() - before) / 30
+    growth_per_fit = (rss_mb() - before) / 15
     assert growth_per_fit < 12, f"RSS grew {growth_per_fit:.1f} MB per fit"
 
 

@@ -23,7 +23,7 @@ from fmnist_estimators.datasets import load_fashion_mnist_sample
 def images():
     X, y = load_fashion_mnist_sample(return_X_y=True)
     X = X.astype(np.float64) / 255
-    return X[:1500], y[:1500], X[1500:2500]
+    return X[:600], y[:600], X[600:1000]
 
 
 def _tolerance(svc):
