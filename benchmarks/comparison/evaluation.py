@@ -176,8 +176,7 @@ def fits_once(model, args):
     A ``fit_once`` preset always is; a model with nothing to tune under the
     run's search is, unless ``--cv-untuned`` asks for its CV scores.
     """
-    untuned = not model.tunes(args.search)
-    return model.fit_once or (untuned and not getattr(args, "cv_untuned", False))
+    return model.fit_once or not (model.tunes(args.search) or args.cv_untuned)
 
 
 def fitted_once(model, X, y, args, log):
