@@ -106,6 +106,12 @@ class PretrainedNetClassifier(BaseKerasClassifier):
     backbone) and the head. ``keras_classifier_`` trains the head alone
     (on features) when the backbone is frozen.
 
+    A frozen backbone is built once per process and shared by the networks
+    that freeze the same one (same ``backbone``, ``weights``, ``input_size``,
+    pixel scaling, and ``random_state`` when ``weights=None``): a search over
+    the head does not rebuild it at every fit. Fine-tuning networks build
+    their own. Treat ``model_.get_layer("features")`` as read-only.
+
     Examples
     --------
     >>> from fmnist_estimators import PretrainedNetClassifier
@@ -266,7 +272,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         params = {**self._backbone_params(phase.trainable), **head}
         if phase.name == "fine_tune":  # continue the head phase's network
             params.update(
-                features=self._extractor().get_layer("features"),
+                features=self._own_extractor().get_layer("features"),
                 scaling=self._feature_scaling,
                 head=self._head_model,
             )
@@ -280,12 +286,55 @@ class PretrainedNetClassifier(BaseKerasClassifier):
 
     def _feature_extractor(self):
         """The frozen backbone behind pixel scaling (its inner model is the
-        layer named ``"features"``, which a fine-tuning phase unfreezes)."""
-        from ._keras._backbones import feature_extractor, image_features
+        layer named ``"features"``, which a fine-tuning phase unfreezes).
+
+        Built once per process and shared when no phase trains it and it is
+        the same at every build (seeded, or with weights that set it all).
+        """
+        from ._keras._backbones import (
+            feature_extractor,
+            image_features,
+            shared_extractor,
+            weights_identity,
+        )
 
         shape = self._network_input_shape
-        features = image_features(shape, **self._backbone_params("head"))
-        return feature_extractor(features, shape, self.pixel_scale_)
+
+        def build():
+            features = image_features(shape, **self._backbone_params("head"))
+            return feature_extractor(features, shape, self.pixel_scale_)
+
+        trains_backbone = any(p.trainable != "head" for p in self.training_phases())
+        weights = weights_identity(self.weights)
+        seed = self._seed_ if self.weights is None else None
+        if (
+            trains_backbone
+            or (self.weights is None and seed is None)
+            or (self.weights is not None and weights is None)
+        ):
+            return build()
+        key = (
+            self.backbone,
+            weights,
+            self._input_size(),
+            shape,
+            self.pixel_scale_,
+            seed,
+        )
+        return shared_extractor(key, build)
+
+    def _own_extractor(self):
+        """The extractor, which a fine-tuning phase is about to train: never
+        one that other networks share."""
+        from ._keras._backbones import is_shared
+
+        extractor = self._extractor()
+        if is_shared(extractor):  # a guard: training_phases() decides above
+            raise RuntimeError(
+                "A fine-tuning phase would train a backbone shared with other "
+                "networks; please report this as a bug."
+            )
+        return extractor
 
     def _predict_rows(self):
         from ._keras._backbones import rows_per_call

@@ -248,9 +248,17 @@ def test_default_input_size_is_the_backbones_smallest():
 
 
 def test_two_phase_schedule_fine_tunes_the_top_layers(split):
-    X, _, y, _ = split
+    from fmnist_estimators._keras._backbones import is_shared
+
+    X, X_test, y, _ = split
+    # A frozen backbone of the same seed, which frozen networks share.
+    frozen = _small(epochs=2).fit(X[:200], y[:200])
+    before = frozen.predict_proba(X_test)
     clf = _small(trainable=5, fine_tune_epochs=1, epochs=2).fit(X[:200], y[:200])
     assert clf.n_iter_ == 3
+    # Fine-tuning trained a backbone of its own.
+    assert not is_shared(clf._extractor())
+    assert_array_equal(frozen.predict_proba(X_test), before)
     # The whole network trains in the second phase: the engine holds it.
     assert clf.keras_classifier_.model_ is clf.model_
     backbone = clf.model_.get_layer("features").layers[-1]
@@ -269,9 +277,13 @@ def test_two_phase_schedule_fine_tunes_the_top_layers(split):
 
 
 @pytest.mark.parametrize(
-    "params", [dict(trainable="all"), dict(trainable=20, fine_tune_epochs=2)]
+    "params, trained_weights",
+    # trainable=True is Keras's spelling of "all": every layer trains.
+    [(dict(trainable=True), 100), (dict(trainable=20, fine_tune_epochs=2), 1)],
 )
-def test_trained_backbone_batch_norm_predicts_as_it_trained(split, params):
+def test_trained_backbone_batch_norm_predicts_as_it_trained(
+    split, params, trained_weights
+):
     # MobileNetV2's batch norm (momentum 0.999) trains with weights=None: its
     # statistics are set from the trained network, so predictions on the
     # training images are as good as training said (they were at chance).
@@ -279,20 +291,64 @@ def test_trained_backbone_batch_norm_predicts_as_it_trained(split, params):
     clf = _small(epochs=3, **params).fit(X, y)
     trained = clf.history_["accuracy"][-1]
     assert clf.score(X, y) >= max(0.8 * trained, 0.15)
+    backbone = clf.model_.get_layer("features").layers[-1]
+    assert len(backbone.trainable_weights) >= trained_weights
 
 
-@pytest.mark.parametrize(
-    "trainable, same_as, backbone_trains",
-    [(True, "all", True), (False, "head", False)],
-)
-def test_trainable_takes_keras_booleans(split, trainable, same_as, backbone_trains):
-    X, _, y, _ = split
+@pytest.mark.parametrize("trainable, same_as", [(True, "all"), (False, "head")])
+def test_trainable_takes_keras_booleans(trainable, same_as):
+    # The fits: trainable=True above, trainable=False below.
     clf = _small(trainable=trainable)
     assert clf.training_phases() == _small(trainable=same_as).training_phases()
-    clf.fit(X[:100], y[:100])
-    backbone = clf.model_.get_layer("features").layers[-1]
-    assert bool(backbone.trainable_weights) is backbone_trains
-    assert (len(backbone.trainable_weights) > 100) is backbone_trains
+
+
+def test_trainable_false_freezes_the_backbone(split):
+    X, _, y, _ = split
+    clf = _small(trainable=False).fit(X[:100], y[:100])
+    assert not clf.model_.get_layer("features").layers[-1].trainable_weights
+
+
+# -- one frozen backbone per process ---------------------------------------------------
+
+
+def test_frozen_backbones_are_built_once_and_give_the_same_network(split, fitted):
+    from fmnist_estimators._keras import _backbones
+
+    X, X_test, y, _ = split
+    again = _small(epochs=5).fit(X, y)
+    assert again._extractor() is fitted._extractor()
+    assert _backbones.is_shared(again._extractor())
+    # Built anew, the same seeded backbone gives the same network.
+    _backbones._SHARED_EXTRACTORS.clear()
+    anew = _small(epochs=5).fit(X, y)
+    assert anew._extractor() is not fitted._extractor()
+    assert_array_equal(anew.predict_proba(X_test), again.predict_proba(X_test))
+
+
+def test_unseeded_random_backbones_are_not_shared(split):
+    X, _, y, _ = split
+    a = _small(random_state=None).fit(X[:50], y[:50])
+    b = _small(random_state=None).fit(X[:50], y[:50])
+    assert a._extractor() is not b._extractor()
+
+
+def test_shared_backbones_are_bounded_and_follow_the_weights_file(tmp_path):
+    from fmnist_estimators._keras import _backbones
+
+    class Extractor:
+        pass
+
+    for seed in range(_backbones.SHARED_EXTRACTORS + 2):
+        _backbones.shared_extractor(("test", seed), Extractor)
+    assert len(_backbones._SHARED_EXTRACTORS) == _backbones.SHARED_EXTRACTORS
+    assert set(_backbones._SHARED_EXTRACTORS) == {
+        ("test", seed) for seed in range(2, _backbones.SHARED_EXTRACTORS + 2)
+    }
+    path = tmp_path / "backbone.weights.h5"
+    path.write_bytes(b"1")
+    first = _backbones.weights_identity(str(path))
+    path.write_bytes(b"22")
+    assert _backbones.weights_identity(path) != first
 
 
 # -- the scikit-learn contract ---------------------------------------------------------

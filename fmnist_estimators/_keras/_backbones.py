@@ -18,10 +18,12 @@ ImageNet weights come through Keras's own download and cache
 the error says which file to put where.
 """
 
+import collections
 import dataclasses
 import os
 import socket
 import warnings
+import weakref
 
 from ._features import flat_layers, standardize
 from ._layers import dense_head, scale_pixels
@@ -318,6 +320,53 @@ def feature_extractor(features, input_shape, pixel_scale):
     inputs = keras.Input(shape=input_shape)
     x = features(scale_pixels(inputs, pixel_scale))
     return keras.Model(inputs, x, name="extractor")
+
+
+# Frozen extractors built in this process, newest last, by what builds them.
+# A grid search over a frozen backbone's head (and scikit-learn's checks)
+# fits the same backbone again and again: building it costs a second or more
+# (Keras layers, weight initialization or loading, the traced prediction),
+# features through it cost milliseconds on a few hundred images.
+_SHARED_EXTRACTORS = collections.OrderedDict()
+SHARED_EXTRACTORS = 2
+# Every extractor ever shared, cached still or only held by fitted networks.
+_EVER_SHARED = weakref.WeakSet()
+
+
+def shared_extractor(key, build):
+    """The frozen extractor ``build()`` makes, built once per process for
+    ``key`` (the ``SHARED_EXTRACTORS`` most recently used are kept).
+
+    Only for an extractor that nothing trains: every network given it shares
+    the same layers. A fine-tuning phase needs its own (``build()``).
+    """
+    if key in _SHARED_EXTRACTORS:
+        _SHARED_EXTRACTORS.move_to_end(key)
+        return _SHARED_EXTRACTORS[key]
+    extractor = build()
+    _SHARED_EXTRACTORS[key] = extractor
+    _EVER_SHARED.add(extractor)
+    while len(_SHARED_EXTRACTORS) > SHARED_EXTRACTORS:
+        _SHARED_EXTRACTORS.popitem(last=False)
+    return extractor
+
+
+def is_shared(extractor):
+    """Whether ``extractor`` came from :func:`shared_extractor`."""
+    return extractor in _EVER_SHARED
+
+
+def weights_identity(weights):
+    """``weights`` as a cache key: a file by its path, size and time of change
+    (a file saved anew at the same path is other weights)."""
+    if weights in (None, "imagenet"):
+        return weights
+    path = os.path.realpath(os.fspath(weights))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # make_backbone says what is wrong
+    return (path, stat.st_size, stat.st_mtime_ns)
 
 
 # Resized pixels per call into a backbone: about 2 M (64 images of 224 x 224,
