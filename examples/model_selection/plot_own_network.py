@@ -103,7 +103,7 @@ X_train, y_train = X[:2000], y[:2000]
 grid = family_param_grid(
     [
         (SVDSubspaceClassifier(), {"n_components": [10, 30]}),
-        (net, {"model__filters": [16, 32], "model__n_blocks": [1, 2]}),
+        (net, {"model__filters": [8, 16], "model__n_blocks": [1, 2]}),
     ]
 )
 print(f"{len(ParameterGrid(grid))} candidates in {len(grid)} families")
