@@ -1,4 +1,7 @@
-"""Small image sets shared by the tests of the Keras classifiers."""
+"""Small image sets shared by the tests of the Keras classifiers, and the
+thread share of each test worker."""
+
+import os
 
 import pytest
 from threadpoolctl import threadpool_limits
@@ -25,3 +28,22 @@ def tiny_images(images):
     """200 of them, enough to build and train a network for one epoch."""
     X, y = images
     return X[:200], y[:200]
+
+
+def pytest_configure(config):
+    """Give each of pytest-xdist's workers its share of the cores.
+
+    TensorFlow and BLAS otherwise start one compute thread per core in every
+    worker: with ``-n 2`` on two cores, four threads fight over two, and the
+    tests' many small fits spend their time switching. Set in the worker
+    process only, so that the processes the tests start see the defaults.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers < 2 or "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    import tensorflow as tf
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    config._thread_limits = threadpool_limits(threads)
