@@ -1,5 +1,5 @@
-"""Small image sets shared by the tests of the Keras classifiers, and the
-thread share of each test worker."""
+"""Small image sets shared by the tests of the Keras classifiers, the
+thread share of each test worker, and the slow tests first."""
 
 import os
 
@@ -47,3 +47,13 @@ def pytest_configure(config):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     config._thread_limits = threadpool_limits(threads)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tests marked slow first.
+
+    pytest-xdist deals the tests out in their order: a long test dealt last
+    (the docs build takes minutes) keeps one worker busy while the other has
+    finished. First, they overlap with the many short tests instead.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
