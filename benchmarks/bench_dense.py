@@ -3,13 +3,15 @@
 Three measurements on Fashion-MNIST, printed as tables and written to
 ``benchmarks/results/bench_dense.json``:
 
-epochs   seconds per epoch of DenseNetClassifier((128,), adam) and of
-         scikit-learn's MLPClassifier((128,), solver="adam") at batch 32 and
-         128 on the same images (raw uint8 for ours, X / 255 in float32 for
-         the MLP), the ratio ours / MLP, and both test accuracies. Epoch time
-         is fit wall time / epochs, so it includes building and tracing the
-         network; each is the median of ``--repeats`` fits, after one warm-up
-         fit that absorbs TensorFlow's one-off start-up in the process.
+epochs   seconds per epoch of DenseNetClassifier((128,), adam), of
+         scikit-learn's MLPClassifier((128,), solver="adam") and of the same
+         network in plain Keras (Sequential, compile("adam"), model.fit) at
+         batch 32 and 128 on the same images (raw uint8 for ours, X / 255 in
+         float32 for the others), the ratios ours / MLP and ours / Keras, and
+         test accuracies. Epoch time is fit wall time / epochs, so it includes
+         building and tracing the network; the three fits alternate, and each
+         figure is the median of ``repeats`` rounds, after one warm-up fit that
+         absorbs TensorFlow's one-off start-up in the process.
 grid     GridSearchCV over 4 candidates (hidden (64,), (128,) x dropout 0, 0.2;
          otherwise the defaults: batch 32, 10 epochs; cv=3), then over 8
          (the same x learning_rate 0.001, 0.002), each with n_jobs=1 and
@@ -79,12 +81,33 @@ def warm_up(X, y, seed):
     )
 
 
-def bench_epochs(data, epochs, seed, repeats):
-    """Seconds per epoch and test accuracy of ours and the MLP, per batch size.
+def user_keras_fit(X, y, batch_size, epochs, seed):
+    """The same network as a Keras user writes it: ``model.fit`` on X / 255."""
+    import keras
 
-    Each figure is the median of ``repeats`` fits, taken after one warm-up fit:
-    the first Keras fit of a process also pays TensorFlow's one-off start-up
-    (reported separately as ``process_warmup_s``).
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((X.shape[1],)),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    model.fit(X, y, batch_size=batch_size, epochs=epochs, verbose=0)
+    return model
+
+
+def bench_epochs(data, epochs, seed, repeats):
+    """Seconds per epoch and test accuracy of ours, the MLP and plain Keras,
+    per batch size.
+
+    The three fits alternate within each of ``repeats`` rounds (the machine's
+    drift hits them alike); each figure is the median, taken after one
+    warm-up fit: the first Keras fit of a process also pays TensorFlow's
+    one-off start-up (reported separately as ``process_warmup_s``).
     """
     X, y, X_test, y_test = data
     scaled, scaled_test = (X / np.float32(255)), (X_test / np.float32(255))
@@ -106,19 +129,29 @@ def bench_epochs(data, epochs, seed, repeats):
             early_stopping=False,
             random_state=seed,
         )
-        ours_s = [timed_fit(ours, X, y) / epochs for _ in range(repeats)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp_s = [timed_fit(mlp, scaled, y) / epochs for _ in range(repeats)]
+        keras_fit = functools.partial(
+            user_keras_fit, scaled, y, batch_size, epochs, seed
+        )
+        ours_s, mlp_s, keras_s = [], [], []
+        for _ in range(repeats):
+            ours_s.append(timed_fit(ours, X, y) / epochs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                mlp_s.append(timed_fit(mlp, scaled, y) / epochs)
+            keras_s.append(timed(keras_fit) / epochs)
         ours_median, mlp_median = np.median(ours_s), np.median(mlp_s)
+        keras_median = np.median(keras_s)
         rows.append(
             {
                 "batch_size": batch_size,
                 "ours_epoch_s": round(ours_median, 3),
                 "mlp_epoch_s": round(mlp_median, 3),
+                "keras_epoch_s": round(keras_median, 3),
                 "ratio_ours_over_mlp": round(ours_median / mlp_median, 3),
+                "ratio_ours_over_keras": round(ours_median / keras_median, 3),
                 "ours_epoch_s_all": [round(t, 3) for t in ours_s],
                 "mlp_epoch_s_all": [round(t, 3) for t in mlp_s],
+                "keras_epoch_s_all": [round(t, 3) for t in keras_s],
                 "ours_test_accuracy": round(float(ours.score(X_test, y_test)), 4),
                 "mlp_test_accuracy": round(float(mlp.score(scaled_test, y_test)), 4),
                 "process_warmup_s": round(warmup_s, 2),
@@ -208,7 +241,9 @@ def print_row(row):
     print(
         f"  batch {row['batch_size']:4d}: ours {row['ours_epoch_s']:6.2f} s/epoch "
         f"({row['ours_test_accuracy']:.4f}), MLP {row['mlp_epoch_s']:6.2f} s/epoch "
-        f"({row['mlp_test_accuracy']:.4f}), ratio {row['ratio_ours_over_mlp']:.2f}",
+        f"({row['mlp_test_accuracy']:.4f}), Keras {row['keras_epoch_s']:6.2f} "
+        f"s/epoch; ours / MLP {row['ratio_ours_over_mlp']:.2f}, "
+        f"ours / Keras {row['ratio_ours_over_keras']:.2f}",
         flush=True,
     )
 
@@ -217,8 +252,11 @@ def print_summary(report):
     print("\nsection  figure                             value")
     print("-" * 52)
     for row in report.get("epochs", []):
-        name = f"s/epoch ours / MLP, batch {row['batch_size']}"
-        value = f"{row['ours_epoch_s']:.2f} / {row['mlp_epoch_s']:.2f}"
+        name = f"s/epoch ours / MLP / Keras, batch {row['batch_size']}"
+        value = (
+            f"{row['ours_epoch_s']:.2f} / {row['mlp_epoch_s']:.2f} / "
+            f"{row['keras_epoch_s']:.2f}"
+        )
         print(f"epochs   {name:34s} {value}")
     for grid in report.get("grids", []):
         fits = f"{grid['n_candidates']} x {grid['cv']} fits"
