@@ -304,23 +304,15 @@ class PretrainedNetClassifier(BaseKerasClassifier):
             features = image_features(shape, **self._backbone_params("head"))
             return feature_extractor(features, shape, self.pixel_scale_)
 
+        # What sets every weight: the seed of a random backbone, or the file.
+        if self.weights is None:
+            weights = None if self._seed_ is None else ("random", self._seed_)
+        else:
+            weights = weights_identity(self.weights)
         trains_backbone = any(p.trainable != "head" for p in self.training_phases())
-        weights = weights_identity(self.weights)
-        seed = self._seed_ if self.weights is None else None
-        if (
-            trains_backbone
-            or (self.weights is None and seed is None)
-            or (self.weights is not None and weights is None)
-        ):
+        if trains_backbone or weights is None:
             return build()
-        key = (
-            self.backbone,
-            weights,
-            self._input_size(),
-            shape,
-            self.pixel_scale_,
-            seed,
-        )
+        key = (self.backbone, weights, self._input_size(), shape, self.pixel_scale_)
         return shared_extractor(key, build)
 
     def _own_extractor(self):

@@ -22,6 +22,7 @@ import collections
 import dataclasses
 import os
 import socket
+import threading
 import warnings
 import weakref
 
@@ -331,6 +332,7 @@ _SHARED_EXTRACTORS = collections.OrderedDict()
 SHARED_EXTRACTORS = 2
 # Every extractor ever shared, cached still or only held by fitted networks.
 _EVER_SHARED = weakref.WeakSet()
+_SHARED_LOCK = threading.Lock()
 
 
 def shared_extractor(key, build):
@@ -340,15 +342,17 @@ def shared_extractor(key, build):
     Only for an extractor that nothing trains: every network given it shares
     the same layers. A fine-tuning phase needs its own (``build()``).
     """
-    if key in _SHARED_EXTRACTORS:
-        _SHARED_EXTRACTORS.move_to_end(key)
-        return _SHARED_EXTRACTORS[key]
-    extractor = build()
-    _SHARED_EXTRACTORS[key] = extractor
-    _EVER_SHARED.add(extractor)
-    while len(_SHARED_EXTRACTORS) > SHARED_EXTRACTORS:
-        _SHARED_EXTRACTORS.popitem(last=False)
-    return extractor
+    # Fits in threads (a Dask worker's) build a backbone once between them.
+    with _SHARED_LOCK:
+        if key in _SHARED_EXTRACTORS:
+            _SHARED_EXTRACTORS.move_to_end(key)
+            return _SHARED_EXTRACTORS[key]
+        extractor = build()
+        _SHARED_EXTRACTORS[key] = extractor
+        _EVER_SHARED.add(extractor)
+        while len(_SHARED_EXTRACTORS) > SHARED_EXTRACTORS:
+            _SHARED_EXTRACTORS.popitem(last=False)
+        return extractor
 
 
 def is_shared(extractor):
@@ -357,9 +361,10 @@ def is_shared(extractor):
 
 
 def weights_identity(weights):
-    """``weights`` as a cache key: a file by its path, size and time of change
-    (a file saved anew at the same path is other weights)."""
-    if weights in (None, "imagenet"):
+    """``weights`` (``"imagenet"`` or a file) as a cache key: a file by its
+    path, size and time of change (a file saved anew is other weights);
+    ``None`` for a file that is not there."""
+    if weights == "imagenet":
         return weights
     path = os.path.realpath(os.fspath(weights))
     try:
