@@ -61,8 +61,9 @@ def timed(function, *args, **kwargs):
     return time.perf_counter() - start
 
 
-def train_by_epoch(estimator, X, y, X_test, y_test):
-    """Train ``estimator`` one epoch per ``partial_fit`` call, scoring the test set.
+def train_by_epoch(estimator, X, y, X_test, y_test, scored="test"):
+    """Train ``estimator`` one epoch per ``partial_fit`` call, scoring the test set
+    (or what ``scored`` names: the printed lines say which).
 
     The learning-rate schedule spans the estimator's ``epochs`` calls, as in
     one ``fit``. Prints a line per epoch; returns the rows of the curve
@@ -88,7 +89,7 @@ def train_by_epoch(estimator, X, y, X_test, y_test):
         )
         print(
             f"  epoch {epoch:3d}  {epoch_s:7.1f} s  (total {train_s:8.1f} s)  "
-            f"test accuracy {accuracy:.4f}",
+            f"{scored} accuracy {accuracy:.4f}",
             flush=True,
         )
     return rows

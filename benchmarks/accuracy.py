@@ -144,7 +144,8 @@ def train(name, seed, quick, epochs=None, overrides=None, validation=False):
         estimator.set_params(**overrides)
         description += f", with {overrides}"
     print(f"{name} (seed {seed}): {description}; {estimator.epochs} epochs")
-    rows = train_by_epoch(estimator, X, y, X_test, y_test)
+    scored = "validation" if validation else "test"
+    rows = train_by_epoch(estimator, X, y, X_test, y_test, scored=scored)
     params = estimator.get_params()
     return {
         "configuration": name,
