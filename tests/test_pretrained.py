@@ -154,14 +154,6 @@ def test_class_weight_shifts_predictions_to_the_weighted_class(split):
     assert np.mean(weighted == 0) > np.mean(plain == 0) + 0.05
 
 
-def test_random_weights_repeat_with_random_state(split, fitted):
-    X, X_test, y, _ = split
-    again = _small(epochs=5).fit(X, y)
-    assert_allclose(
-        again.predict_proba(X_test), fitted.predict_proba(X_test), atol=1e-5
-    )
-
-
 # -- weights ---------------------------------------------------------------------------
 
 
@@ -311,14 +303,18 @@ def test_trainable_false_freezes_the_backbone(split):
 # -- one frozen backbone per process ---------------------------------------------------
 
 
-def test_frozen_backbones_are_built_once_and_give_the_same_network(split, fitted):
+def test_random_weights_repeat_with_random_state(split, fitted):
+    # Frozen, the seeded backbone is built once and shared, and a backbone
+    # built anew from the same seed gives the same network.
     from fmnist_estimators._keras import _backbones
 
     X, X_test, y, _ = split
     again = _small(epochs=5).fit(X, y)
+    assert_allclose(
+        again.predict_proba(X_test), fitted.predict_proba(X_test), atol=1e-5
+    )
     assert again._extractor() is fitted._extractor()
     assert _backbones.is_shared(again._extractor())
-    # Built anew, the same seeded backbone gives the same network.
     _backbones._SHARED_EXTRACTORS.clear()
     anew = _small(epochs=5).fit(X, y)
     assert anew._extractor() is not fitted._extractor()
