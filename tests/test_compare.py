@@ -29,10 +29,8 @@ FIELDS = {
 }
 
 
-def run_compare(out_dir, *extra):
-    command = [
-        sys.executable,
-        str(SCRIPT),
+def compare_argv(out_dir, *extra):
+    return [
         "--n-train",
         "300",
         "--n-test",
@@ -46,13 +44,18 @@ def run_compare(out_dir, *extra):
         str(out_dir),
         *extra,
     ]
+
+
+def run_compare(out_dir, *extra):
+    """``python benchmarks/compare.py`` in a new process, as a user runs it."""
+    command = [sys.executable, str(SCRIPT), *compare_argv(out_dir, *extra)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
 
 @pytest.mark.slow
-def test_compare_end_to_end_and_resume(tmp_path):
+def test_compare_end_to_end_and_resume(tmp_path, capsys, one_blas_thread):
     out = tmp_path / "results"
     log = run_compare(out)
     assert "[1/2] svd" in log and "[2/2] dense" in log
@@ -95,21 +98,26 @@ def test_compare_end_to_end_and_resume(tmp_path):
     ):
         assert (out / name).stat().st_size > 0
 
-    # Resume: the saved models are not refit.
+    # Resume: the saved models are not refit. The same program, run in this
+    # process (each new process would import TensorFlow again).
+    def resume(*extra):
+        assert cli.main(compare_argv(out, "--resume", *extra)) == 0
+        return capsys.readouterr().out
+
     saved = {p.name: p.stat().st_mtime_ns for p in (out / "models").glob("*.json")}
     assert set(saved) == {"svd.json", "dense.json"}
-    log = run_compare(out, "--resume", "--quiet")
+    log = resume("--quiet")
     assert log.strip() == ""
     assert {
         p.name: p.stat().st_mtime_ns for p in (out / "models").glob("*.json")
     } == saved
-    log = run_compare(out, "--resume", "--models", "svd")
+    log = resume("--models", "svd")
     assert "svd: resumed" in log
     # Other settings: the saved model is not reused.
-    log = run_compare(out, "--resume", "--models", "svd", "--random-state", "1")
+    log = resume("--models", "svd", "--random-state", "1")
     assert "saved with other settings" in log
     # Another scorer ranks the candidates, and is another setting.
-    log = run_compare(out, "--resume", "--models", "svd", "--scoring", "neg_log_loss")
+    log = resume("--models", "svd", "--scoring", "neg_log_loss")
     assert "saved with other settings" in log and "CV neg_log_loss" in log
     summary = json.loads((out / "results.json").read_text())
     (record,) = summary["models"]
@@ -117,15 +125,11 @@ def test_compare_end_to_end_and_resume(tmp_path):
     assert "| CV neg_log_loss |" in (out / "results.md").read_text()
 
 
-def test_compare_rejects_unknown_scorers():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--scoring", "acuracy"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "unknown scorer 'acuracy'" in result.stderr
+def test_compare_rejects_unknown_scorers(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--scoring", "acuracy"])
+    assert exit_.value.code == 2
+    assert "unknown scorer 'acuracy'" in capsys.readouterr().err
 
 
 def _record(model, *, ece=None, family="network", proba_note=None):
@@ -185,15 +189,11 @@ def test_report_marks_missing_and_poorly_calibrated_probabilities():
     assert tolerance == pytest.approx(0.4 * np.sqrt(15 / 100))
 
 
-def test_compare_rejects_unknown_models():
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--models", "svd,nope"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "unknown model(s) ['nope']" in result.stderr
+def test_compare_rejects_unknown_models(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--models", "svd,nope"])
+    assert exit_.value.code == 2
+    assert "unknown model(s) ['nope']" in capsys.readouterr().err
 
 
 def test_label_scorers():
