@@ -77,33 +77,34 @@ def test_killed_worker_surfaces_as_clear_error(sample):
         search.fit(X, y)
 
 
-@pytest.mark.parametrize(
-    "estimator", _small_estimators(), ids=lambda e: type(e).__name__
-)
-def test_model_saved_in_one_process_predicts_identically_in_another(
-    estimator, sample, tmp_path
-):
+def test_models_saved_in_one_process_predict_identically_in_another(sample, tmp_path):
+    # One new process loads every model (each process pays TensorFlow's
+    # start-up).
     X, y = sample
-    estimator.fit(X, y)
-    path = tmp_path / "model.joblib"
-    joblib.dump(estimator, path)
+    estimators = [estimator.fit(X, y) for estimator in _small_estimators()]
+    paths = [tmp_path / f"model{i}.joblib" for i in range(len(estimators))]
+    for estimator, path in zip(estimators, paths):
+        joblib.dump(estimator, path)
     np.save(tmp_path / "X.npy", X)
     code = f"""
         import joblib, numpy as np
-        model = joblib.load({str(path)!r})
-        np.save({str(tmp_path / "proba.npy")!r},
-                model.predict_proba(np.load({str(tmp_path / "X.npy")!r})))
+        X = np.load({str(tmp_path / "X.npy")!r})
+        for path in {[str(path) for path in paths]!r}:
+            np.save(path + ".proba.npy", joblib.load(path).predict_proba(X))
     """
     subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
-    # Identical up to float32 rounding: the two processes may run the matrix
-    # products (NumPy's or TensorFlow's, float32) on other numbers of threads,
-    # hence other summation orders; see FLOAT32_PROBA in test_dense.py.
-    np.testing.assert_allclose(
-        np.load(tmp_path / "proba.npy"),
-        estimator.predict_proba(X),
-        rtol=1e-4,
-        atol=1e-6,
-    )
+    for estimator, path in zip(estimators, paths):
+        # Identical up to float32 rounding: the two processes may run the
+        # matrix products (NumPy's or TensorFlow's, float32) on other numbers
+        # of threads, hence other summation orders; see FLOAT32_PROBA in
+        # test_dense.py.
+        np.testing.assert_allclose(
+            np.load(f"{path}.proba.npy"),
+            estimator.predict_proba(X),
+            rtol=1e-4,
+            atol=1e-6,
+            err_msg=type(estimator).__name__,
+        )
 
 
 @pytest.mark.parametrize(
