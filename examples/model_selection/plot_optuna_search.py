@@ -43,10 +43,10 @@ else:
 # distributions of scikit-learn's searches. ``hidden_layer_sizes`` accepts a
 # single int for one hidden layer, which lets Optuna treat the width as a
 # number rather than as unrelated categories. Eight trials of four epochs
-# on 2,000 images keep the example short; a real search runs many more.
+# on 1,200 images keep the example short; a real search runs many more.
 X, y = load_fashion_mnist_sample(return_X_y=True)
 X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
-X_train, y_train = X[:2000], y[:2000]
+X_train, y_train = X[:1200], y[:1200]
 
 if optuna is not None:
     from optuna.distributions import FloatDistribution, IntDistribution

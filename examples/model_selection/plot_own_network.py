@@ -94,11 +94,11 @@ print({k: v for k, v in net.get_params().items() if k.startswith("model__")})
 # with the space of its own parameters and checks the names against
 # ``get_params``: a ``model__`` parameter is searchable once the estimator
 # has it, as ``net`` has both here. Four networks and two subspace
-# classifiers on 2,000 sample images, two stratified folds, three epochs per
+# classifiers on 1,200 sample images, two stratified folds, three epochs per
 # network: a quick look, not a benchmark.
 X, y = load_fashion_mnist_sample(return_X_y=True)
 X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
-X_train, y_train = X[:2000], y[:2000]
+X_train, y_train = X[:1200], y[:1200]
 
 grid = family_param_grid(
     [
@@ -121,7 +121,7 @@ table = results_table(search)
 print(format_table(table))
 
 # %%
-# On 1,000-image folds and three epochs, the subspace classifier is hard to
+# On 600-image folds and three epochs, the subspace classifier is hard to
 # beat: a network needs more images and epochs to pull ahead (see the
 # :doc:`benchmarks </benchmarks>`), and wider or deeper variants cost more
 # time per fold, as the ``fit`` column shows.

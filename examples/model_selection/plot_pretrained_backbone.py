@@ -36,7 +36,7 @@ from fmnist_estimators.datasets import load_fashion_mnist_sample
 
 X, y = load_fashion_mnist_sample(return_X_y=True)
 X_test, y_test = load_fashion_mnist_sample(subset="test", return_X_y=True)
-X_train, y_train = X[:1500], y[:1500]
+X_train, y_train = X[:1000], y[:1000]
 
 EPOCHS = 4
 cached = PretrainedNetClassifier(
