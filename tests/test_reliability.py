@@ -79,7 +79,8 @@ def test_killed_worker_surfaces_as_clear_error(sample):
 
 def test_models_saved_in_one_process_predict_identically_in_another(sample, tmp_path):
     # One new process loads every model (each process pays TensorFlow's
-    # start-up).
+    # start-up), and prints nothing: TensorFlow's C++ start-up lines ignore
+    # TF_CPP_MIN_LOG_LEVEL, and unpickling a network starts TensorFlow.
     X, y = sample
     estimators = [estimator.fit(X, y) for estimator in _small_estimators()]
     paths = [tmp_path / f"model{i}.joblib" for i in range(len(estimators))]
@@ -92,7 +93,16 @@ def test_models_saved_in_one_process_predict_identically_in_another(sample, tmp_
         for path in {[str(path) for path in paths]!r}:
             np.save(path + ".proba.npy", joblib.load(path).predict_proba(X))
     """
-    subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (result.stdout, result.stderr) == ("", "")
     for estimator, path in zip(estimators, paths):
         # Identical up to float32 rounding: the two processes may run the
         # matrix products (NumPy's or TensorFlow's, float32) on other numbers
