@@ -58,7 +58,8 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         head and the top ``N`` layers of the backbone. Keras's spelling works
         too: ``True`` is ``"all"``, ``False`` is ``"head"``. With pretrained weights
         the backbone's batch normalization layers stay frozen (in inference
-        mode), as fine-tuning needs.
+        mode), as fine-tuning needs; in the fine-tuning phase of
+        ``fine_tune_epochs`` they stay frozen whatever the weights.
 
     fine_tune_epochs : int, default=0
         The two-phase schedule: when > 0, ``fit`` first trains the head on the

@@ -305,9 +305,12 @@ def pretrained_net(
         )
     else:
         # The whole model first (Keras sets its layers alike), then each layer.
+        # Batch norm stays in inference mode whatever the weights: the head
+        # trained on features computed so, and batch statistics (of a random
+        # backbone's near-zero activations, say) would give it other inputs.
         features.trainable = True
         base = features.layers[-1]
-        set_trainable(base, trainable, freeze_batch_norm=weights is not None)
+        set_trainable(base, trainable, freeze_batch_norm=True)
     x = standardize(features(scale_pixels(inputs, pixel_scale)), scaling)
     if head is None:
         return _head(inputs, x, n_classes, dense_units, dropout, seed, "pretrained_net")
