@@ -1,7 +1,10 @@
-"""Small image sets shared by the tests of the Keras classifiers, the
-thread share of each test worker, and the slow tests first."""
+"""Small image sets shared by the tests of the Keras classifiers, Python in a
+new process, the thread share of each test worker, and the slow tests first."""
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from threadpoolctl import threadpool_limits
@@ -14,6 +17,30 @@ def one_blas_thread():
     """One BLAS thread: multithreaded BLAS crawls on a machine whose cores are busy."""
     with threadpool_limits(1):
         yield
+
+
+def _run_python(code, **env):
+    """Run ``code`` in a new Python process, under the user's TensorFlow
+    logging settings (none, unless ``env`` gives them): the completed process,
+    stdout and stderr as text, after checking that it succeeded."""
+    logging = ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")
+    environ = {k: v for k, v in os.environ.items() if k not in logging}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env={**environ, **env},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture
+def run_python():
+    """``run_python(code, **env)``: ``code`` in a new process (each one pays
+    TensorFlow's start-up, seconds of CPU, if it imports it)."""
+    return _run_python
 
 
 @pytest.fixture(scope="session")

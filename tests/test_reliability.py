@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import textwrap
 import warnings
 
 import joblib
@@ -77,7 +76,9 @@ def test_killed_worker_surfaces_as_clear_error(sample):
         search.fit(X, y)
 
 
-def test_models_saved_in_one_process_predict_identically_in_another(sample, tmp_path):
+def test_models_saved_in_one_process_predict_identically_in_another(
+    sample, tmp_path, run_python
+):
     # One new process loads every model (each process pays TensorFlow's
     # start-up), and prints nothing: TensorFlow's C++ start-up lines ignore
     # TF_CPP_MIN_LOG_LEVEL, and unpickling a network starts TensorFlow.
@@ -93,15 +94,7 @@ def test_models_saved_in_one_process_predict_identically_in_another(sample, tmp_
         for path in {[str(path) for path in paths]!r}:
             np.save(path + ".proba.npy", joblib.load(path).predict_proba(X))
     """
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(code)
     assert (result.stdout, result.stderr) == ("", "")
     for estimator, path in zip(estimators, paths):
         # Identical up to float32 rounding: the two processes may run the

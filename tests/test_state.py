@@ -4,10 +4,6 @@ Each test here failed before the behaviour it checks was built (see the
 module's sections); all use a few hundred sample images and 1-3 epochs.
 """
 
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
 
 import numpy as np
@@ -244,26 +240,18 @@ def test_networks_fit_quietly_under_pandas_output(split):
         _small().fit(X, y).predict(X)
 
 
-def test_fit_and_predict_print_nothing():
+def test_fit_and_predict_print_nothing(run_python):
     # TensorFlow's C++ runtime logs oneDNN, CUDA-stub and cuInit lines on a
     # machine without a GPU, whatever TF_CPP_MIN_LOG_LEVEL says. (A fitted
     # network loaded in a new process must be as quiet as a fresh fit:
     # test_reliability's saved models.)
-    code = """
+    result = run_python(
+        """
         from fmnist_estimators import ConvNetClassifier
         from fmnist_estimators.datasets import load_fashion_mnist_sample
         X, y = load_fashion_mnist_sample(return_X_y=True)
         net = ConvNetClassifier(filters=(4,), dense_units=(8,), epochs=1)
         net.fit(X[:100], y[:100]).predict(X[:10])
-    """
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+        """
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout == ""
-    assert result.stderr == ""
+    assert (result.stdout, result.stderr) == ("", "")
