@@ -280,7 +280,8 @@ def test_trained_backbone_batch_norm_predicts_as_it_trained(split):
     # MobileNetV2's batch norm (momentum 0.999) trains with weights=None: its
     # statistics are set from the trained network, so predictions on the
     # training images are as good as training said (they were at chance).
-    # The fine-tuning phase's: test_two_phase_schedule_fine_tunes_the_top_layers.
+    # (A fine-tuning phase keeps it frozen: see
+    # test_two_phase_schedule_fine_tunes_the_top_layers.)
     X, _, y, _ = split
     # trainable=True is Keras's spelling of "all": every layer trains.
     clf = _small(epochs=3, trainable=True).fit(X, y)
