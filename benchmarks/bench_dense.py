@@ -81,6 +81,21 @@ def warm_up(X, y, seed):
     )
 
 
+def same_mlp(batch_size, epochs, seed):
+    """scikit-learn's MLPClassifier of the same network (784-128-10, Adam)."""
+    # tol=0 and patience past max_iter: the MLP runs every epoch, like ours.
+    return MLPClassifier(
+        (128,),
+        solver="adam",
+        batch_size=batch_size,
+        max_iter=epochs,
+        tol=0,
+        n_iter_no_change=epochs + 1,
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
 def user_keras_fit(X, y, batch_size, epochs, seed):
     """The same network as a Keras user writes it: ``model.fit`` on X / 255."""
     import keras
@@ -118,17 +133,7 @@ def bench_epochs(data, epochs, seed, repeats):
         ours = DenseNetClassifier(
             (128,), batch_size=batch_size, epochs=epochs, random_state=seed
         )
-        # tol=0 and patience past max_iter: the MLP runs every epoch, like ours.
-        mlp = MLPClassifier(
-            (128,),
-            solver="adam",
-            batch_size=batch_size,
-            max_iter=epochs,
-            tol=0,
-            n_iter_no_change=epochs + 1,
-            early_stopping=False,
-            random_state=seed,
-        )
+        mlp = same_mlp(batch_size, epochs, seed)
         keras_fit = functools.partial(
             user_keras_fit, scaled, y, batch_size, epochs, seed
         )

@@ -40,12 +40,13 @@ import warnings
 
 import numpy as np
 from _common import RESULTS_DIR, environment, load, timed, write_report
+from bench_dense import same_mlp, warm_up
 from sklearn.exceptions import ConvergenceWarning
 
 from fmnist_estimators import DenseNetClassifier
 
 BATCH_SIZES = (32, 128)
-HIDDEN = 128
+HIDDEN = 128  # as bench_dense.py's network
 
 
 def marginal_epoch(fit, epochs):
@@ -67,21 +68,12 @@ def ours_fit(X, y, batch_size, seed):
 
 def mlp_fit(X, y, batch_size, seed):
     """scikit-learn's MLPClassifier, same network, every epoch run."""
-    from sklearn.neural_network import MLPClassifier
-
     X = X / np.float32(255)
 
     def fit(epochs):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            MLPClassifier(
-                (HIDDEN,),
-                batch_size=batch_size,
-                max_iter=epochs,
-                tol=0,
-                n_iter_no_change=epochs + 1,
-                random_state=seed,
-            ).fit(X, y)
+            same_mlp(batch_size, epochs, seed).fit(X, y)
 
     return fit
 
@@ -235,8 +227,7 @@ def main():
     args = parse_args()
     X, y, _, _ = load("fashion", n_train=10_000 if args.quick else None, n_test=0)
     load_before = os.getloadavg()
-    # TensorFlow's start-up in this process is no part of any figure.
-    DenseNetClassifier((HIDDEN,), epochs=1).fit(X[:2000], y[:2000])
+    warm_up(X, y, args.random_seed)  # TensorFlow's start-up: in no figure
     rows = []
     for batch_size in BATCH_SIZES:
         print(f"batch {batch_size}: {len(X)} images, {args.epochs} epochs", flush=True)
