@@ -1,8 +1,6 @@
 """Tests of DenseNetClassifier and of the training machinery it shares."""
 
 import pickle
-import subprocess
-import sys
 
 import joblib
 import numpy as np
@@ -452,7 +450,7 @@ def test_clone_of_fitted_is_unfitted(images, fitted):
         copy.predict(images[0])
 
 
-def test_import_does_not_load_tensorflow():
+def test_import_does_not_load_tensorflow(run_python):
     code = (
         "import sys, fmnist_estimators as fe\n"
         "fe.DenseNetClassifier().get_params()\n"
@@ -460,10 +458,7 @@ def test_import_does_not_load_tensorflow():
         "heavy = ('tensorflow', 'keras', 'scikeras')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert run_python(code).stdout.strip() == "[]"
 
 
 # -- bad input ------------------------------------------------------------------

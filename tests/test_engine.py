@@ -3,8 +3,6 @@ the guarded private names, and the layout of the Keras wing."""
 
 import ast
 import pickle
-import subprocess
-import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -476,7 +474,7 @@ def test_no_module_imports_a_private_helper_of_another():
     assert offenders == []
 
 
-def test_only_the_keras_wing_imports_keras_at_module_level():
+def test_only_the_keras_wing_imports_keras_at_module_level(run_python):
     heavy = ("keras", "tensorflow", "scikeras")
     offenders = []
     for path in PACKAGE.rglob("*.py"):
@@ -495,10 +493,7 @@ def test_only_the_keras_wing_imports_keras_at_module_level():
                 ]
     assert offenders == []
     code = "import fmnist_estimators, sys; print('tensorflow' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
+    assert run_python(code).stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("shape", [(64, 7, 7, 16), (32, 20), (8, 5, 6)])

@@ -1,8 +1,6 @@
 """Faults, persistence and determinism: what a long search must survive."""
 
 import os
-import subprocess
-import sys
 import warnings
 
 import joblib
@@ -164,15 +162,9 @@ print(hashlib.sha256(proba.tobytes()).hexdigest())
 """
 
 
-def test_same_random_state_gives_identical_predictions_across_processes():
+def test_same_random_state_gives_identical_predictions_across_processes(run_python):
     def run():
-        out = subprocess.run(
-            [sys.executable, "-c", _FIT_IN_SUBPROCESS],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return out.stdout.strip().splitlines()[-1]
+        return run_python(_FIT_IN_SUBPROCESS).stdout.strip().splitlines()[-1]
 
     assert run() == run()
 
