@@ -255,7 +255,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """The frozen feature extractor, built once per network (seeded, so
         that a random backbone repeats with ``random_state``)."""
         if self._extractor_model is None:
-            from ._keras._runtime import seeded
+            from ._keras._seeding import seeded
 
             with seeded(self._seed_):
                 self._extractor_model = self._feature_extractor()
@@ -592,7 +592,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         ``y``: a new engine when ``start``, else the current one continued."""
         from ._keras._batch_norm import recompute_batch_norm
         from ._keras._engine import fit_keras_classifier
-        from ._keras._runtime import seeded
+        from ._keras._seeding import seeded
 
         inputs = self._phase_inputs(phase, X)
         if validation is not None:

@@ -357,6 +357,7 @@ def test_verbose_prints_one_line_per_epoch(split, capsys):
         "Adam._momentums",
         "Adam._velocities",
         "ArrayDataAdapter.get_tf_dataset",
+        "pywrap_tfe.TFE_ContextClearCaches",
     ],
 )
 def test_each_private_name_falls_back_with_one_warning(name, split, monkeypatch):
@@ -389,6 +390,31 @@ def _autotune(adapter):
     X, y = np.zeros((8, 4), np.float32), np.zeros(8)
     dataset = adapter(X, y, batch_size=4, shuffle=True).get_tf_dataset()
     return dataset.options().autotune.enabled
+
+
+def test_our_seeding_seeds_as_keras_does_but_keeps_compiled_kernels():
+    from fmnist_estimators._keras._private import set_random_seed
+    from fmnist_estimators._keras._runtime import keras, tf
+
+    def draws(seed):
+        seed(3)
+        shuffled = list(tf.data.Dataset.range(8).shuffle(8).as_numpy_iterator())
+        eager = tf.random.uniform([4]).numpy()  # an eager stateful random op
+        return shuffled, np.random.rand(), eager  # noqa: NPY002
+
+    try:
+        keras_draws = [draws(keras.utils.set_random_seed) for _ in range(2)]
+        our_draws = [draws(set_random_seed) for _ in range(2)]
+    finally:
+        set_random_seed(None)
+    # The same seeds: tf.data's shuffles and NumPy's global state repeat.
+    for ours, theirs in zip(our_draws, keras_draws):
+        assert ours[:2] == theirs[:2]
+    # Keras's seeding empties TensorFlow's kernel cache (every graph is then
+    # built again), which restarts an eager stateful op's sequence; ours keeps
+    # the cache, and the sequence goes on.
+    assert_array_equal(keras_draws[0][2], keras_draws[1][2])
+    assert not np.array_equal(our_draws[0][2], our_draws[1][2])
 
 
 def test_only_our_fits_turn_tf_data_autotuning_off():

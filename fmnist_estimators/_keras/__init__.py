@@ -4,8 +4,9 @@ Importing this package imports none of them; its modules do, in one
 direction only::
 
     _names       names the estimators validate against (no Keras)
-    _runtime     TensorFlow's quiet start-up, thread pools, seeding
+    _runtime     TensorFlow's quiet start-up, thread pools
     _private     every private Keras name the package uses, each guarded
+    _seeding     seeded fits (uses _private)
     _optimizers  optimizers and learning-rate schedules (uses _private)
     _layers      layer builders: dense and convolutional networks
     _build       a network from a model function or instance, checked, with

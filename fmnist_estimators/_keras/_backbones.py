@@ -28,7 +28,8 @@ import weakref
 
 from ._features import flat_layers, standardize
 from ._layers import dense_head, scale_pixels
-from ._runtime import keras, seed_source
+from ._runtime import keras
+from ._seeding import seed_source
 
 # One remote weights file: Keras's own name, URL and md5 (from keras.applications).
 _KERAS_APPS = "https://storage.googleapis.com/tensorflow/keras-applications/"

@@ -136,7 +136,7 @@ def make_keras_classifier(settings, *, batch_size):
     """A scikeras classifier that builds ``settings``' network.
 
     Labels reach scikeras already encoded as ``0..n_classes-1``. Seeding is
-    the caller's job (:func:`._runtime.seeded`); Keras's own progress output
+    the caller's job (:func:`._seeding.seeded`); Keras's own progress output
     stays off (:class:`EpochLog` prints ours).
     """
     from scikeras.wrappers import KerasClassifier

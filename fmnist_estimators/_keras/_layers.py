@@ -10,7 +10,8 @@ fitted ``model_`` is one flat model; the engine compiles.
 from numbers import Real
 
 from ._private import available, fused_batch_norm
-from ._runtime import keras, register, seed_source, tf
+from ._runtime import keras, register, tf
+from ._seeding import seed_source
 
 # Batch-norm running statistics: Keras's default momentum of 0.99 needs
 # hundreds of steps to forget its initial values. The engine recomputes the

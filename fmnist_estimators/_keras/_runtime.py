@@ -1,4 +1,4 @@
-"""TensorFlow's process set-up: a quiet import, thread pools, seeding.
+"""TensorFlow's process set-up: a quiet import, thread pools.
 
 The first module of the wing to import TensorFlow; every other one imports
 it from here (``from ._runtime import tf``), so that the import is quiet
@@ -6,7 +6,6 @@ whichever module comes first, unpickling included.
 """
 
 import os
-import random
 import sys
 from contextlib import contextmanager
 
@@ -71,7 +70,7 @@ def _import_tensorflow_quietly():
 tf = _import_tensorflow_quietly()
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np  # noqa: E402, F401 (the wing imports it from here)
 
 _CONFIGURED = False
 
@@ -104,42 +103,6 @@ def configure_tensorflow():
         # The runtime already started (the user ran TensorFlow first): keep
         # whatever it chose rather than fail the fit.
         pass
-
-
-@contextmanager
-def seeded(seed):
-    """Seed Python, NumPy, TensorFlow and Keras for the block, then restore.
-
-    scikeras's own ``random_state`` handling turns on TensorFlow's global op
-    determinism, which disables XLA and, after a model with random
-    augmentation layers, stays on and breaks later unseeded fits. Seeding the
-    generators is enough for repeatable CPU training.
-    """
-    if seed is None:
-        yield
-        return
-    # keras.utils.set_random_seed seeds the legacy global NumPy state: restore it.
-    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    keras.utils.set_random_seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)  # noqa: NPY002
-        tf.random.set_seed(None)
-
-
-def seed_source(seed):
-    """Function giving each random layer its own seed, derived from ``seed``.
-
-    Keras seeds a layer given no seed from Python's global ``random``, which
-    other threads of the process (a dask worker's event loop) also draw from;
-    explicit seeds keep a seeded network repeatable wherever it is trained.
-    """
-    if seed is None:
-        return lambda: None
-    rng = np.random.default_rng(seed)
-    return lambda: int(rng.integers(1, np.iinfo(np.int32).max))
 
 
 # Optimizers, schedules and layers are registered so that a pickled model's
