@@ -239,17 +239,23 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         frozen extractor's features, standardized with the statistics of the
         network's first training images (computed once per call: every epoch
         reuses them, and resized images never exist whole)."""
-        from ._keras._engine import predict_rows
-        from ._keras._features import feature_scaling
+        from ._keras._features import feature_scaling, standardized
 
         images = self._prepare(X)
         if phase.inputs != "features":
             return images
-        features = predict_rows(self._extractor(), images, rows=self._predict_rows())
+        features = self._features(self._extractor(), images)
         if self._feature_scaling is None:
             self._feature_scaling = feature_scaling(features)
-        scale, offset = self._feature_scaling
-        return (features * scale + offset).astype(np.float32)
+        return standardized(features, self._feature_scaling)
+
+    def _features(self, extractor, images):
+        """The frozen ``extractor``'s outputs for prepared ``images``, through
+        its traced graph: the extractor serves every fit and prediction of
+        the network, and of the other networks that share it."""
+        from ._keras._engine import predict_rows
+
+        return predict_rows(extractor, images, rows=self._predict_rows(), eager=False)
 
     def _extractor(self):
         """The frozen feature extractor, built once per network (seeded, so
@@ -806,19 +812,42 @@ default=None
         """
         check_is_fitted(self)
         X, _ = self._validate_X(X, reset=False)
-        from ._keras._engine import predict_rows
-
         # Test-time augmentation: the mean of each view's probabilities.
-        rows = self._predict_rows()
         proba = np.mean(
-            [
-                predict_rows(self.model_, self._prepare(view), rows=rows)
-                for view in self._test_time_views(X)
-            ],
+            [self._outputs(self._prepare(view)) for view in self._test_time_views(X)],
             axis=0,
             dtype=np.float64,
         )
         return proba / proba.sum(axis=1, keepdims=True)
+
+    def _on_features(self):
+        """Whether ``model_`` is the frozen extractor, the features' scaling
+        and the head that trained on them, with their very layers."""
+        from ._keras._features import is_features_then_head
+
+        head = getattr(self, "_head_model", None)
+        extractor = getattr(self, "_extractor_model", None)
+        return is_features_then_head(self.model_, extractor, head)
+
+    def _outputs(self, images):
+        """``model_``'s outputs for prepared ``images``.
+
+        A head on a frozen extractor predicts as it trained: the extractor's
+        features, standardized, then the head. The extractor traced its graph
+        in ``fit`` (and serves the other networks that share it), where
+        ``model_``, a new model at each fit, would run the backbone again
+        eagerly or trace it anew at its first prediction: in a search, at
+        every scoring. The layers are the same; ``model_`` standardizes in
+        float32, and so agrees to float32 rounding.
+        """
+        from ._keras._engine import predict_rows
+        from ._keras._features import standardized
+
+        if not self._on_features():
+            return predict_rows(self.model_, images, rows=self._predict_rows())
+        features = self._features(self._extractor_model, images)
+        inputs = standardized(features, self._feature_scaling)
+        return predict_rows(self._head_model, inputs)
 
     def predict(self, X):
         """Most probable class of each image.
@@ -842,7 +871,24 @@ default=None
         state = super().__getstate__()
         if "callbacks_" in state:
             state = {**state, "callbacks_": _picklable(state["callbacks_"])}
+        if "model_" in state and self._on_features():
+            # model_ is the extractor and the head, which the state holds
+            # already: rebuilt from them on loading, it shares their layers
+            # again, and the backbone is stored once.
+            state = {**state, "model_": "features_then_head"}
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if isinstance(self.__dict__.get("model_"), str):  # see __getstate__
+            from ._keras._features import features_then_head
+
+            self.model_ = features_then_head(
+                self._extractor_model,
+                self._feature_scaling,
+                self._head_model,
+                self._network_input_shape,
+            )
 
     def __reduce_ex__(self, protocol):
         # A fitted network's pickle holds Keras objects: rebuild the estimator

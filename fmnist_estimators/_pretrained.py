@@ -112,6 +112,9 @@ class PretrainedNetClassifier(BaseKerasClassifier):
     pixel scaling, and ``random_state`` when ``weights=None``): a search over
     the head does not rebuild it at every fit. Fine-tuning networks build
     their own. Treat ``model_.get_layer("features")`` as read-only.
+    Predictions of a network with a frozen backbone run the shared backbone,
+    then the head (``model_``'s own layers), rather than compiling each
+    fitted ``model_`` anew.
 
     Examples
     --------

@@ -109,6 +109,23 @@ def test_model_takes_images_and_head_trains_on_features(fitted):
     assert {"Resizing", "Concatenate", "Rescaling"} <= set(layer_types)
 
 
+def test_predictions_agree_with_model_and_follow_its_weights(fitted, split):
+    # predict_proba runs the extractor, then the head: model_'s own layers,
+    # before and after pickling, so that changing model_ changes predictions.
+    _, X_test, _, _ = split
+    for clf in (fitted, pickle.loads(pickle.dumps(fitted))):
+        images = X_test[:50].reshape(-1, 28, 28, 1)
+        # model_ standardizes the features in float32, predict_proba in float64
+        assert_allclose(
+            clf.predict_proba(X_test[:50]), clf.model_(images), rtol=1e-4, atol=1e-6
+        )
+        last = clf.model_.layers[-1]
+        kernel, bias = last.get_weights()
+        last.set_weights([kernel, bias + 100 * np.eye(1, bias.size, 3)[0]])
+        assert (clf.predict(X_test[:50]) == clf.classes_[3]).all()
+        last.set_weights([kernel, bias])
+
+
 def test_features_are_computed_once_per_fit(split, monkeypatch):
     from fmnist_estimators._keras import _engine
 
@@ -116,9 +133,9 @@ def test_features_are_computed_once_per_fit(split, monkeypatch):
     calls = []
     original = _engine.predict_rows
 
-    def counting(model, X, rows=None):
+    def counting(model, X, rows=None, **options):
         calls.append((model.name, X.shape))
-        return original(model, X, rows)
+        return original(model, X, rows, **options)
 
     monkeypatch.setattr(_engine, "predict_rows", counting)
     _small(epochs=3).fit(X, y)
@@ -127,17 +144,19 @@ def test_features_are_computed_once_per_fit(split, monkeypatch):
 
 def test_prediction_streams_images_in_chunks(fitted, split, monkeypatch):
     from fmnist_estimators._keras import _backbones
+    from fmnist_estimators._keras._runtime import keras
 
     _, X_test, _, _ = split
     monkeypatch.setattr(_backbones, "rows_per_call", lambda size: 64)
     batches = []
-    model = fitted.model_
-    predict_on_batch = model.predict_on_batch
-    monkeypatch.setattr(
-        model,
-        "predict_on_batch",
-        lambda x: batches.append(len(x)) or predict_on_batch(x),
-    )
+    predict_on_batch = keras.Model.predict_on_batch
+
+    def recording(model, x):
+        if np.ndim(x) == 4:  # images (not the head's features)
+            batches.append(len(x))
+        return predict_on_batch(model, x)
+
+    monkeypatch.setattr(keras.Model, "predict_on_batch", recording)
     chunked = fitted.predict_proba(X_test)
     assert max(batches) == 64
     assert sum(batches) == len(X_test)
@@ -356,8 +375,13 @@ def test_shared_backbones_are_bounded_and_follow_the_weights_file(tmp_path):
 
 def test_pickle_clone_and_grid_search(fitted, split):
     X, X_test, y, _ = split
-    restored = pickle.loads(pickle.dumps(fitted))
-    assert_allclose(restored.predict_proba(X_test), fitted.predict_proba(X_test))
+    saved = pickle.dumps(fitted)
+    restored = pickle.loads(saved)
+    assert_array_equal(restored.predict_proba(X_test), fitted.predict_proba(X_test))
+    # The backbone is stored once, not once more inside model_.
+    backbone = fitted.model_.get_layer("features")
+    backbone_bytes = sum(w.nbytes for w in backbone.get_weights())
+    assert len(saved) < 1.5 * backbone_bytes
     assert clone(fitted).get_params() == fitted.get_params()
     search = GridSearchCV(_small(), {"dense_units": [(16,), (32,)]}, cv=2)
     search.fit(X[:200], y[:200])

@@ -175,17 +175,19 @@ PREDICT_ROWS = 1024
 EAGER_ROWS = 256
 
 
-def predict_rows(model, X, rows=None):
+def predict_rows(model, X, rows=None, *, eager=True):
     """``model``'s outputs for ``X``, ``rows`` (``PREDICT_ROWS``) rows at a time.
 
     Keras's ``predict`` unrolls ``steps_per_execution`` batches into one graph:
     256 copies of the network, 4-5 s of tracing that every newly fitted model
     would pay at its first prediction (in a grid search, at every scoring).
-    ``predict_on_batch`` traces the network once.
+    ``predict_on_batch`` traces the network once. ``eager=False`` traces it
+    even for a few images: for a model that many calls will use (a frozen
+    extractor).
     """
     rows = rows or PREDICT_ROWS
     small = X.shape[0] <= min(rows, EAGER_ROWS)
-    if small and getattr(model, "predict_function", None) is None:
+    if eager and small and getattr(model, "predict_function", None) is None:
         # A few images through a model that never predicted: one eager call,
         # instead of tracing a graph (about a second for a backbone) that a
         # single call would use once.

@@ -25,6 +25,13 @@ def feature_scaling(features):
     return 1.0 / std, -mean / std
 
 
+def standardized(features, scaling):
+    """``features`` times ``scale`` plus ``offset`` (``scaling``), as float32:
+    what the head trains and predicts on."""
+    scale, offset = scaling
+    return (features * scale + offset).astype(np.float32)
+
+
 def standardize(x, scaling):
     """Features times ``scale`` plus ``offset`` (``scaling``), if any."""
     if scaling is None:
@@ -63,3 +70,19 @@ def features_then_head(extractor, scaling, head, input_shape, name="network"):
     for layer in flat_layers(head):
         x = layer(x)
     return keras.Model(inputs, x, name=name)
+
+
+def is_features_then_head(model, extractor, head):
+    """Whether ``model`` is :func:`features_then_head` of ``extractor`` and
+    ``head`` with their very layers (weights shared, not copied), and so
+    gives what ``extractor``, then the scaling, then ``head`` give."""
+    if extractor is None or head is None:
+        return False
+    layers = list(flat_layers(model, open_models=False))
+    firsts = list(flat_layers(extractor, open_models=False))
+    lasts = list(flat_layers(head))
+    return (
+        len(layers) == len(firsts) + 1 + len(lasts)
+        and all(a is b for a, b in zip(layers, firsts))
+        and all(a is b for a, b in zip(layers[::-1], lasts[::-1]))
+    )
