@@ -354,15 +354,27 @@ def test_unseeded_random_backbones_are_not_shared(split):
 def test_shared_backbones_are_bounded_and_follow_the_weights_file(tmp_path):
     from fmnist_estimators._keras import _backbones
 
-    class Extractor:
-        pass
+    def extractor(fraction):
+        # An extractor whose float32 weights take fraction * SHARED_BYTES.
+        class Extractor:
+            def count_params(self):
+                return int(fraction * _backbones.SHARED_BYTES / 4)
 
-    for seed in range(_backbones.SHARED_EXTRACTORS + 2):
-        _backbones.shared_extractor(("test", seed), Extractor)
-    assert len(_backbones._SHARED_EXTRACTORS) == _backbones.SHARED_EXTRACTORS
-    assert set(_backbones._SHARED_EXTRACTORS) == {
-        ("test", seed) for seed in range(2, _backbones.SHARED_EXTRACTORS + 2)
-    }
+        return Extractor
+
+    def kept():
+        return [key[1] for key in _backbones._SHARED_EXTRACTORS]
+
+    _backbones._SHARED_EXTRACTORS.clear()
+    for name in "abcd":
+        _backbones.shared_extractor(("test", name), extractor(0.4))
+    assert kept() == ["c", "d"]  # the most recent that fit in the budget
+    _backbones.shared_extractor(("test", "c"), extractor(0.4))  # used: kept longer
+    _backbones.shared_extractor(("test", "e"), extractor(0.3))
+    assert kept() == ["c", "e"]
+    _backbones.shared_extractor(("test", "huge"), extractor(1.5))
+    assert kept() == ["huge"]  # the newest stays, whatever its size
+    _backbones._SHARED_EXTRACTORS.clear()
     path = tmp_path / "backbone.weights.h5"
     path.write_bytes(b"1")
     first = _backbones.weights_identity(str(path))

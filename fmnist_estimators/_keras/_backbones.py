@@ -332,8 +332,11 @@ def feature_extractor(features, input_shape, pixel_scale):
 # fits the same backbone again and again: building it costs a second or more
 # (Keras layers, weight initialization or loading, the traced prediction),
 # features through it cost milliseconds on a few hundred images.
+# The most recently used are kept while their weights take at most
+# SHARED_BYTES (the newest always): two ResNet50s, or a search's MobileNetV2s
+# at every input size it tries, not one backbone rebuilt at each switch.
 _SHARED_EXTRACTORS = collections.OrderedDict()
-SHARED_EXTRACTORS = 2
+SHARED_BYTES = 256 * 2**20
 # Every extractor ever shared, cached still or only held by fitted networks.
 _EVER_SHARED = weakref.WeakSet()
 _SHARED_LOCK = threading.Lock()
@@ -341,7 +344,8 @@ _SHARED_LOCK = threading.Lock()
 
 def shared_extractor(key, build):
     """The frozen extractor ``build()`` makes, built once per process for
-    ``key`` (the ``SHARED_EXTRACTORS`` most recently used are kept).
+    ``key`` (the most recently used are kept, up to ``SHARED_BYTES`` of
+    weights).
 
     Only for an extractor that nothing trains: every network given it shares
     the same layers. A fine-tuning phase needs its own (``build()``).
@@ -354,9 +358,16 @@ def shared_extractor(key, build):
         extractor = build()
         _SHARED_EXTRACTORS[key] = extractor
         _EVER_SHARED.add(extractor)
-        while len(_SHARED_EXTRACTORS) > SHARED_EXTRACTORS:
+        while (
+            len(_SHARED_EXTRACTORS) > 1
+            and sum(map(_weight_bytes, _SHARED_EXTRACTORS.values())) > SHARED_BYTES
+        ):
             _SHARED_EXTRACTORS.popitem(last=False)
         return extractor
+
+
+def _weight_bytes(extractor):
+    return 4 * extractor.count_params()  # float32
 
 
 def is_shared(extractor):
