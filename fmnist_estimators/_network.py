@@ -871,6 +871,11 @@ default=None
         state = super().__getstate__()
         if "callbacks_" in state:
             state = {**state, "callbacks_": _picklable(state["callbacks_"])}
+        if "keras_classifier_" in state:
+            from ._keras._engine import seed_states
+
+            model = self.keras_classifier_.model_
+            state = {**state, "_seed_states": seed_states(model)}
         if "model_" in state and self._on_features():
             # model_ is the extractor and the head, which the state holds
             # already: rebuilt from them on loading, it shares their layers
@@ -879,7 +884,12 @@ default=None
         return state
 
     def __setstate__(self, state):
+        seeds = state.pop("_seed_states", None)
         super().__setstate__(state)
+        if seeds is not None:
+            from ._keras._engine import set_seed_states
+
+            set_seed_states(self.keras_classifier_.model_, seeds)
         if isinstance(self.__dict__.get("model_"), str):  # see __getstate__
             from ._keras._features import features_then_head
 

@@ -255,3 +255,20 @@ def test_fit_and_predict_print_nothing(run_python):
         """
     )
     assert (result.stdout, result.stderr) == ("", "")
+
+
+def test_a_pickled_network_continues_as_the_one_in_memory(split):
+    # Keras's saving leaves out where dropout is in its sequence of masks: a
+    # loaded network drew its first epoch's masks again, so a search's
+    # warm-started candidates scored differently with n_jobs=2 (networks
+    # pickled to the workers) than with n_jobs=1.
+    import pickle
+
+    X, X_test, y, _ = split
+    kept = _small(epochs=1, dropout=0.3).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(kept))
+    for clf in (kept, loaded):
+        clf.set_params(warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), kept.predict_proba(X_test)
+    )

@@ -200,6 +200,34 @@ def predict_rows(model, X, rows=None, *, eager=True):
     )
 
 
+def _seed_variables(model):
+    states = model.non_trainable_variables
+    return [v for v in states if v.path.endswith("seed_generator_state")]
+
+
+def seed_states(model):
+    """Where ``model``'s random layers (dropout, noise, augmentation) are in
+    their sequences: the states of their seed generators.
+
+    Keras's saving, and so pickling, leaves them out: a loaded network would
+    draw its first epoch's dropout masks again, and a search would score a
+    warm-started candidate differently with ``n_jobs=2`` (its networks
+    pickled to the workers) than with ``n_jobs=1``.
+    """
+    return [np.asarray(v.numpy()) for v in _seed_variables(model)]
+
+
+def set_seed_states(model, states):
+    """Put back the seed generators' states that :func:`seed_states` read."""
+    variables = _seed_variables(model)
+    if len(variables) != len(states):
+        raise ValueError(
+            f"{len(states)} seed states saved for {len(variables)} seed generators."
+        )
+    for variable, state in zip(variables, states):
+        variable.assign(state)
+
+
 def new_estimator(cls, custom_objects=None):
     """Unpickling entry point of fitted networks: see ``__reduce_ex__``.
 
