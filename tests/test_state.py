@@ -4,6 +4,7 @@ Each test here failed before the behaviour it checks was built (see the
 module's sections); all use a few hundred sample images and 1-3 epochs.
 """
 
+import pickle
 import warnings
 
 import numpy as np
@@ -262,8 +263,6 @@ def test_a_pickled_network_continues_as_the_one_in_memory(split):
     # loaded network drew its first epoch's masks again, so a search's
     # warm-started candidates scored differently with n_jobs=2 (networks
     # pickled to the workers) than with n_jobs=1.
-    import pickle
-
     X, X_test, y, _ = split
     kept = _small(epochs=1, dropout=0.3).fit(X, y)
     loaded = pickle.loads(pickle.dumps(kept))
