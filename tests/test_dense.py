@@ -258,6 +258,26 @@ def test_fused_adam_matches_keras_adam():
     assert_allclose(weights[1], weights[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_softmax_output_trains_as_keras_softmax(
+    tiny_images, monkeypatch, label_smoothing
+):
+    # The output layer's softmax is computed in elementwise ops; the loss
+    # must still come from the logits, as with Keras's softmax: the same
+    # training, loss for loss, and the same probabilities to float32 rounding.
+    import keras
+
+    from fmnist_estimators._keras import _layers
+
+    X, y = tiny_images
+    params = dict(FAST, label_smoothing=label_smoothing)
+    ours = DenseNetClassifier(**params).fit(X, y)
+    monkeypatch.setattr(_layers, "softmax", keras.activations.softmax)
+    theirs = DenseNetClassifier(**params).fit(X, y)
+    assert ours.history_["loss"] == theirs.history_["loss"]
+    assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), **FLOAT32_PROBA)
+
+
 def test_cosine_cycles_match_keras_cosine_decay_restarts():
     import keras
 

@@ -373,3 +373,30 @@ def test_batch_norm_falls_back_to_keras_with_one_warning(hide):
         outputs = [layer(x, training=True), layer(x, training=False)]
     assert len(record) == 1
     assert_allclose(outputs[0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_softmax_keeps_the_loss_on_logits_or_falls_back_with_one_warning(hide):
+    from fmnist_estimators._keras._layers import softmax
+    from fmnist_estimators._keras._runtime import keras, tf
+
+    logits = tf.constant([[0.0, 40.0], [1.0, -2.0]])
+
+    @tf.function
+    def probabilities_and_loss():
+        probabilities = softmax(logits)
+        labels = tf.constant([0, 0])
+        loss = keras.losses.sparse_categorical_crossentropy(labels, probabilities)
+        return probabilities, loss, probabilities.op.type
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        probabilities, loss, op = probabilities_and_loss()
+    assert op.numpy() != b"Softmax"
+    assert_allclose(probabilities, tf.nn.softmax(logits), rtol=1e-6)
+    # From the logits: -log_softmax; from clipped probabilities the first
+    # loss would be -log(1e-7) = 16.1.
+    assert_allclose(loss, -tf.nn.log_softmax(logits)[:, 0], rtol=1e-6)
+    hide("Tensor._keras_logits")
+    with pytest.warns(RuntimeWarning, match=r"softmax's output\._keras_logits"):
+        op = tf.function(lambda: softmax(logits).op.type)()
+    assert op.numpy() == b"Softmax"

@@ -16,6 +16,7 @@ import math
 # First: TensorFlow's quiet import.
 from ._runtime import keras, np, tf  # isort: skip
 from ._optimizers import compile_model  # isort: skip
+from ._layers import softmax  # isort: skip
 
 
 def _sources(node):
@@ -72,8 +73,9 @@ def layer_chain(model):
 # Every spelling of a softmax a network's last layer may use: Keras's
 # activation (``"softmax"``, ``keras.activations.softmax``), its operation
 # (``keras.ops.softmax``) and TensorFlow's (``tf.nn.softmax``, as TensorFlow's
-# own Fashion-MNIST tutorial writes it). Anything else is checked numerically.
-SOFTMAXES = (keras.activations.softmax, keras.ops.softmax, tf.nn.softmax)
+# own Fashion-MNIST tutorial writes it), and the package's own
+# (:func:`._layers.softmax`). Anything else is checked numerically.
+SOFTMAXES = (keras.activations.softmax, keras.ops.softmax, tf.nn.softmax, softmax)
 
 # Images the network's output is checked on when its last layer does not say
 # whether it outputs probabilities; and by how much a row of probabilities

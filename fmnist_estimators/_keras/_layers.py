@@ -9,7 +9,7 @@ fitted ``model_`` is one flat model; the engine compiles.
 
 from numbers import Real
 
-from ._private import available, fused_batch_norm
+from ._private import available, fused_batch_norm, mark_logits
 from ._runtime import keras, register, tf
 from ._seeding import seed_source
 
@@ -117,11 +117,31 @@ def dense_block(
     return x
 
 
+@register
+def softmax(x):
+    """Keras's ``softmax`` activation (last axis), in elementwise operations.
+
+    TensorFlow computes Keras's softmax with its Softmax kernel, which with
+    oneDNN (TensorFlow's default on x86) always splits its work over the
+    intra-op threads: for a batch of 10 class scores, waking the other
+    thread costs more than the softmax. On a 2-core CPU that was about 5 %
+    of a small network's training step; the elementwise operations below
+    run in the calling thread. The output carries its logits as Keras's
+    does, so that the loss is still computed from them. Where Keras no
+    longer reads them (see :mod:`._private`), Keras's softmax is used.
+    """
+    if not available("Tensor._keras_logits"):
+        return keras.activations.softmax(x)
+    exponentials = keras.ops.exp(x - keras.ops.max(x, axis=-1, keepdims=True))
+    total = keras.ops.sum(exponentials, axis=-1, keepdims=True)
+    return mark_logits(exponentials / total, x)
+
+
 def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
     """The output layer: ``n_classes`` softmax units."""
     return keras.layers.Dense(
         n_classes,
-        activation="softmax",
+        activation=softmax,
         kernel_initializer=initializer(kernel_initializer, next_seed()),
     )(x)
 

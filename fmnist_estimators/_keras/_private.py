@@ -2,7 +2,8 @@
 
 The speed work uses a few names that Keras and TensorFlow do not promise to
 keep: Keras optimizer internals, TensorFlow's raw Adam kernel, its v1 fused
-batch norm and the kernel-cache reset of its seeding. Each is listed here
+batch norm, the kernel-cache reset of its seeding, and the logits Keras's
+softmax leaves on its output for the loss. Each is listed here
 with what it buys, and used only here;
 :func:`available` reports whether this Keras or TensorFlow still has it, and
 the code that uses it falls back to Keras's public path, with one warning,
@@ -39,6 +40,10 @@ PRIVATE_NAMES = {
         "each seeded fit makes TensorFlow rebuild every graph it runs next "
         "(about 0.3 s for a MobileNetV2 extractor)"
     ),
+    "Tensor._keras_logits": (
+        "the networks' softmax outputs use TensorFlow's Softmax kernel, about "
+        "5 % of a small network's training step on a 2-core CPU"
+    ),
 }
 
 # Where each owner of a private name lives, for the fallback warning.
@@ -47,6 +52,7 @@ OWNERS = {
     "Adam": "keras.optimizers.Adam",
     "ArrayDataAdapter": "keras.src.trainers.data_adapters.ArrayDataAdapter",
     "pywrap_tfe": "tensorflow.python.pywrap_tfe",
+    "Tensor": "keras.activations.softmax's output",
 }
 
 # Names to treat as missing, whatever Keras has: for the tests of the fallbacks.
@@ -109,6 +115,8 @@ def _has(name):
         return hasattr(_array_adapter(), attribute)
     if owner == "pywrap_tfe":
         return hasattr(_pywrap_tfe(), attribute)
+    if owner == "Tensor":
+        return _keras_takes_marked_logits()
     return hasattr(_probe_adam(), attribute)
 
 
@@ -201,6 +209,47 @@ def fused_batch_norm(x, scale, offset, **kwargs):
     fused op; call it only where ``available("tf.compat.v1.nn.fused_batch_norm")``.
     """
     return tf.compat.v1.nn.fused_batch_norm(x, scale, offset, **kwargs)
+
+
+# -- softmax outputs that carry their logits -------------------------------------------
+
+
+def mark_logits(probabilities, logits):
+    """``probabilities``, marked as the softmax of ``logits`` for Keras's losses.
+
+    Keras's ``softmax`` activation leaves its input on its output as
+    ``_keras_logits``, and Keras's cross-entropies then compute the loss
+    from the logits (stable, and one fused op). A softmax of other ops
+    keeps that only with the same mark. Call it only where
+    ``available("Tensor._keras_logits")``; an eager tensor takes no
+    attribute, as in Keras, and is returned unmarked.
+    """
+    try:
+        probabilities._keras_logits = logits
+    except AttributeError:
+        pass
+    return probabilities
+
+
+@functools.cache
+def _keras_takes_marked_logits():
+    """Whether Keras's cross-entropy reads the logits :func:`mark_logits` leaves.
+
+    Checked by what it does, in a graph: of logits ``(0, 40)``, class 0
+    has a loss of 40 from the logits, and of ``-log(epsilon)`` = 16.1 from
+    the clipped probabilities.
+    """
+
+    @tf.function(autograph=False)
+    def loss():
+        logits = tf.constant([[0.0, 40.0]])
+        exponentials = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
+        probabilities = exponentials / tf.reduce_sum(exponentials, -1, keepdims=True)
+        marked = mark_logits(probabilities, logits)
+        return keras.losses.sparse_categorical_crossentropy(tf.constant([0]), marked)
+
+    with tf.init_scope():  # eagerly, also when first asked while tracing
+        return bool(loss().numpy()[0] > 20.0)
 
 
 # -- input pipelines without autotuning ------------------------------------------------
