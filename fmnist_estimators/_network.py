@@ -899,6 +899,16 @@ default=None
                 self._head_model,
                 self._network_input_shape,
             )
+        if "keras_classifier_" in self.__dict__:
+            # Keras saved the output softmax under Keras's name: compute it
+            # the package's way again, as in the network that was pickled.
+            from ._keras._layers import use_fast_softmax
+            from ._keras._runtime import keras
+
+            held = [self.keras_classifier_.model_, *vars(self).values()]
+            for model in held:
+                if isinstance(model, keras.Model):
+                    use_fast_softmax(model)
 
     def __reduce_ex__(self, protocol):
         # A fitted network's pickle holds Keras objects: rebuild the estimator

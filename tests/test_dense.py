@@ -278,6 +278,27 @@ def test_softmax_output_trains_as_keras_softmax(
     assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), **FLOAT32_PROBA)
 
 
+def test_exported_network_names_only_keras(tiny_images, tmp_path):
+    # The persistence guide's export, clf.model_.save: the network's config
+    # names Keras's own layers and functions only (the output softmax under
+    # Keras's name), so it loads where the package is not imported.
+    import json
+    import zipfile
+
+    import keras
+
+    X, y = tiny_images
+    clf = DenseNetClassifier(**FAST).fit(X, y)
+    path = tmp_path / "dense_net.keras"
+    clf.model_.save(path)
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+    assert "fmnist_estimators" not in json.dumps(config["config"])
+    loaded = keras.models.load_model(path, compile=False)
+    assert loaded.layers[-1].activation is keras.activations.softmax
+    assert_allclose(loaded.predict(X, verbose=0), clf.predict_proba(X), **FLOAT32_PROBA)
+
+
 def test_cosine_cycles_match_keras_cosine_decay_restarts():
     import keras
 

@@ -16,7 +16,7 @@ import math
 # First: TensorFlow's quiet import.
 from ._runtime import keras, np, tf  # isort: skip
 from ._optimizers import compile_model  # isort: skip
-from ._layers import softmax  # isort: skip
+from ._layers import softmax, use_fast_softmax  # isort: skip
 
 
 def _sources(node):
@@ -332,5 +332,7 @@ def build_model(settings, meta, compile_kwargs):
         if not _ends_in_softmax(network, input_shape, probe_scale, declared):
             x = keras.layers.Softmax()(x)  # logits -> probabilities
         model = keras.Model(inputs, x)
+    # Also a network of the user's: the same softmax before and after a pickle.
+    use_fast_softmax(model)
     compile_model(model, **settings["compile"])
     return model

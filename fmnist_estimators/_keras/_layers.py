@@ -117,7 +117,6 @@ def dense_block(
     return x
 
 
-@register
 def softmax(x):
     """Keras's ``softmax`` activation (last axis), in elementwise operations.
 
@@ -129,12 +128,32 @@ def softmax(x):
     run in the calling thread. The output carries its logits as Keras's
     does, so that the loss is still computed from them. Where Keras no
     longer reads them (see :mod:`._private`), Keras's softmax is used.
+
+    Deliberately not registered with Keras: under Keras's name, a saved
+    network names Keras's softmax, the same function, and loads anywhere,
+    also where the package is not imported. :func:`use_fast_softmax` puts
+    it back in a loaded network.
     """
     if not available("Tensor._keras_logits"):
         return keras.activations.softmax(x)
     exponentials = keras.ops.exp(x - keras.ops.max(x, axis=-1, keepdims=True))
     total = keras.ops.sum(exponentials, axis=-1, keepdims=True)
     return mark_logits(exponentials / total, x)
+
+
+def use_fast_softmax(model):
+    """Make ``model``'s layers with Keras's softmax activation use :func:`softmax`.
+
+    For networks that come back from Keras's saving (a pickle), where
+    :func:`softmax` was saved under Keras's name; nested models included.
+    Returns ``model``.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            use_fast_softmax(layer)
+        elif getattr(layer, "activation", None) is keras.activations.softmax:
+            layer.activation = softmax
+    return model
 
 
 def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
