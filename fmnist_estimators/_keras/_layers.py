@@ -144,9 +144,10 @@ def softmax(x):
 def use_fast_softmax(model):
     """Make ``model``'s layers with Keras's softmax activation use :func:`softmax`.
 
-    For networks that come back from Keras's saving (a pickle), where
-    :func:`softmax` was saved under Keras's name; nested models included.
-    Returns ``model``.
+    For every network the engine builds (a user's network may use Keras's
+    softmax), and for those that come back from Keras's saving (a pickle),
+    where :func:`softmax` was saved under Keras's name; nested models
+    included. Returns ``model``.
     """
     for layer in model.layers:
         if isinstance(layer, keras.Model):
