@@ -94,7 +94,9 @@ def test_own_network_trains_and_predicts(split):
     proba = clf.predict_proba(X_test)
     assert_allclose(proba.sum(axis=1), 1.0)
     # Logits got a softmax; the pixels a scaling layer in front.
-    assert type(clf.model_.layers[-1]).__name__ == "Softmax"
+    last = clf.model_.layers[-1]
+    assert type(last).__name__ == "Activation"
+    assert last.get_config()["activation"] == "softmax"
     assert clf.model_.get_layer("pixel_scale").scale == pytest.approx(1 / 255)
 
 

@@ -330,7 +330,9 @@ def build_model(settings, meta, compile_kwargs):
         _check_output(x, n_classes)
         probe_scale = 1.0 if scales_itself else scale
         if not _ends_in_softmax(network, input_shape, probe_scale, declared):
-            x = keras.layers.Softmax()(x)  # logits -> probabilities
+            # logits -> probabilities; use_fast_softmax computes it in
+            # elementwise ops (a Softmax layer would run TensorFlow's kernel).
+            x = keras.layers.Activation("softmax")(x)
         model = keras.Model(inputs, x)
     # Also a network of the user's: the same softmax before and after a pickle.
     use_fast_softmax(model)
