@@ -272,6 +272,7 @@ def test_softmax_output_trains_as_keras_softmax(
     X, y = tiny_images
     params = dict(FAST, label_smoothing=label_smoothing)
     ours = DenseNetClassifier(**params).fit(X, y)
+    assert ours.model_.layers[-1].activation is _layers.softmax
     monkeypatch.setattr(_layers, "softmax", keras.activations.softmax)
     theirs = DenseNetClassifier(**params).fit(X, y)
     assert ours.history_["loss"] == theirs.history_["loss"]

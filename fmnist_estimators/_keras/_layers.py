@@ -161,7 +161,7 @@ def softmax_head(x, n_classes, *, kernel_initializer, next_seed):
     """The output layer: ``n_classes`` softmax units."""
     return keras.layers.Dense(
         n_classes,
-        activation=softmax,
+        activation="softmax",  # computed by softmax(): see use_fast_softmax
         kernel_initializer=initializer(kernel_initializer, next_seed()),
     )(x)
 
