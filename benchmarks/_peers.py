@@ -104,13 +104,22 @@ def folds(seed):
     return StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed)
 
 
-def timed_search(search, X, y):
-    """Fit ``search`` (refit included); its search and refit seconds."""
+def run_cv_search(search, X, y, X_test, y_test, notes):
+    """Fit a scikit-learn-style ``search`` (refit included); its outcome.
+
+    ``notes`` takes the fitted search and returns the facts to report.
+    """
     start = time.perf_counter()
     search.fit(X, y)
-    total = time.perf_counter() - start
-    refit = float(getattr(search, "refit_time_", 0.0))
-    return total - refit, refit
+    refit_s = float(getattr(search, "refit_time_", 0.0))
+    return Outcome(
+        time.perf_counter() - start - refit_s,
+        search.best_params_,
+        float(search.best_score_),
+        float(search.best_estimator_.score(X_test, y_test)),
+        refit_s,
+        notes(search),
+    )
 
 
 def hyperband(promotion, X, y, X_test, y_test, *, log, seed, n_jobs, n_brackets):
@@ -129,18 +138,14 @@ def hyperband(promotion, X, y, X_test, y_test, *, log, seed, n_jobs, n_brackets)
         n_jobs=n_jobs,
         random_state=seed,
     )
-    search_s, refit_s = timed_search(search, X, y)
-    return Outcome(
-        search_s,
-        search.best_params_,
-        float(search.best_score_),
-        float(search.best_estimator_.score(X_test, y_test)),
-        refit_s,
-        {
+    return run_cv_search(
+        search,
+        X, y, X_test, y_test,
+        lambda search: {
             "candidates": int(np.sum(search.cv_results_["iter"] == 0)),
             "epochs_trained": search.epochs_trained_,
         },
-    )
+    )  # fmt: skip
 
 
 def halving(X, y, X_test, y_test, *, log, seed, n_jobs):
@@ -160,15 +165,11 @@ def halving(X, y, X_test, y_test, *, log, seed, n_jobs):
     # HalvingRandomSearchCV also scores the training folds by default; the
     # log is for validation scores only.
     search.set_params(return_train_score=False)
-    search_s, refit_s = timed_search(search, X, y)
-    return Outcome(
-        search_s,
-        search.best_params_,
-        float(search.best_score_),
-        float(search.best_estimator_.score(X_test, y_test)),
-        refit_s,
-        {"candidates": int(search.n_candidates_[0])},
-    )
+    return run_cv_search(
+        search,
+        X, y, X_test, y_test,
+        lambda search: {"candidates": int(search.n_candidates_[0])},
+    )  # fmt: skip
 
 
 def optuna_search(X, y, X_test, y_test, *, log, seed, n_jobs, budget):
@@ -205,16 +206,13 @@ def optuna_search(X, y, X_test, y_test, *, log, seed, n_jobs, budget):
         scoring=LoggedAccuracy(log),
         study=study,
     )
-    search_s, refit_s = timed_search(search, X, y)
-    states = [trial.state.name for trial in study.trials]
-    return Outcome(
-        search_s,
-        search.best_params_,
-        float(search.best_score_),
-        float(search.best_estimator_.score(X_test, y_test)),
-        refit_s,
-        {state.lower(): states.count(state) for state in set(states)},
-    )
+    return run_cv_search(search, X, y, X_test, y_test, trial_states)
+
+
+def trial_states(search):
+    """How many of an Optuna search's trials completed, were pruned, ..."""
+    states = [trial.state.name.lower() for trial in search.study_.trials]
+    return {state: states.count(state) for state in set(states)}
 
 
 def keras_tuner_search(X, y, X_test, y_test, *, log, seed, budget, directory):
