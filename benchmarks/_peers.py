@@ -122,21 +122,29 @@ def run_cv_search(search, X, y, X_test, y_test, notes):
     )
 
 
+def halving_rounds(log, seed, n_jobs):
+    """The arguments that give the Hyperband and halving searches the same
+    network, candidates, folds and rounds (their signatures match)."""
+    return dict(
+        estimator=dense_net(seed),
+        param_distributions=SPACE,
+        max_epochs=MAX_EPOCHS,
+        factor=FACTOR,
+        cv=folds(seed),
+        scoring=LoggedAccuracy(log),
+        n_jobs=n_jobs,
+        random_state=seed,
+    )
+
+
 def hyperband(promotion, X, y, X_test, y_test, *, log, seed, n_jobs, n_brackets):
     """:class:`HyperbandSearchCV`, asynchronous or synchronous."""
     from fmnist_estimators.search import HyperbandSearchCV
 
     search = HyperbandSearchCV(
-        dense_net(seed),
-        SPACE,
-        max_epochs=MAX_EPOCHS,
-        factor=FACTOR,
+        **halving_rounds(log, seed, n_jobs),
         n_brackets=n_brackets,
         promotion=promotion,
-        cv=folds(seed),
-        scoring=LoggedAccuracy(log),
-        n_jobs=n_jobs,
-        random_state=seed,
     )
     return run_cv_search(
         search,
@@ -152,16 +160,7 @@ def halving(X, y, X_test, y_test, *, log, seed, n_jobs):
     """scikit-learn's HalvingRandomSearchCV on epochs: retrains every round."""
     from fmnist_estimators.search import make_epoch_halving_search
 
-    search = make_epoch_halving_search(
-        dense_net(seed),
-        SPACE,
-        max_epochs=MAX_EPOCHS,
-        factor=FACTOR,
-        cv=folds(seed),
-        scoring=LoggedAccuracy(log),
-        n_jobs=n_jobs,
-        random_state=seed,
-    )
+    search = make_epoch_halving_search(**halving_rounds(log, seed, n_jobs))
     # HalvingRandomSearchCV also scores the training folds by default; the
     # log is for validation scores only.
     search.set_params(return_train_score=False)
