@@ -57,6 +57,11 @@ class EpochCounter(ClassifierMixin, BaseEstimator):
         self.pid_ = os.getpid()
         return self
 
+    def __setstate__(self, state):
+        # How many times this model was unpickled (sent to a worker).
+        state["loads_"] = state.get("loads_", 0) + 1
+        super().__setstate__(state)
+
     def predict(self, X):
         return np.full(len(X), self.classes_[0])
 

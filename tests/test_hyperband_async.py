@@ -18,8 +18,10 @@ from test_hyperband import EpochCounter, n_epochs, n_fits
 from fmnist_estimators import DenseNetClassifier
 from fmnist_estimators._sklearn_compat import InvalidParameterError
 from fmnist_estimators.datasets import load_fashion_mnist_sample
-from fmnist_estimators.search import HyperbandSearchCV, dask_backend
+from fmnist_estimators.search import HyperbandSearchCV, _workers, dask_backend
+from fmnist_estimators.search._asha import Task, _Queue
 from fmnist_estimators.search._schedule import promotable
+from fmnist_estimators.search._workers import worker_pool
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -160,6 +162,84 @@ def test_async_in_worker_processes(toy):
     np.testing.assert_array_equal(
         ours.cv_results_["mean_test_fits"], ours.cv_results_["iter"] + 1
     )
+
+
+def loads(estimator, X, y):
+    return estimator.loads_
+
+
+def continued_fits(search):
+    """(pid, loads) of each (candidate, fold) fit and of its model's last fit."""
+    r = search.cv_results_
+    rows = {}
+    for i, params in enumerate(r["params"]):
+        key = (r["bracket"][i], params["quality"])
+        rows.setdefault(key, []).append(i)
+    for row in rows.values():
+        for before, after in itertools.pairwise(sorted(row, key=r["iter"].__getitem__)):
+            for k in range(search.n_splits_):
+                yield (
+                    (
+                        r[f"split{k}_test_pid"][before],
+                        r[f"split{k}_test_loads"][before],
+                    ),
+                    (r[f"split{k}_test_pid"][after], r[f"split{k}_test_loads"][after]),
+                )
+
+
+@pytest.mark.parametrize("backend", ["loky", "dask"])
+def test_async_continues_models_where_they_are(toy, backend):
+    X, y = toy
+    scoring = {"pid": pid, "loads": loads}
+    ours = search("async", scoring=scoring, n_jobs=2, n_brackets="all")
+    if backend == "dask":
+        with dask_backend(n_workers=2):
+            ours.fit(X, y)
+    else:
+        ours.fit(X, y)
+    pairs = list(continued_fits(ours))
+    assert len(pairs) == 3 * (3 + 1 + 2)  # (candidate, fold) continuations
+    # A model continued in the process that fitted it last is continued as
+    # it is; one sent elsewhere is unpickled there, once.
+    for (pid_before, loads_before), (pid_after, loads_after) in pairs:
+        assert loads_after == loads_before + (pid_after != pid_before)
+    stayed = sum(before[0] == after[0] for before, after in pairs)
+    assert stayed > len(pairs) // 2
+    # The same search as in this process.
+    serial = search("async", n_brackets="all").fit(X, y)
+    assert ours.epochs_trained_ == serial.epochs_trained_
+
+
+def test_async_workers_keep_no_model_after_the_search(toy):
+    X, y = toy
+    search("async", n_jobs=2).fit(X, y)
+    with worker_pool(2) as (pool, _):
+        # Each worker runs its tasks in order: after the search's clean-up.
+        held = [pool.submit(len, _workers._resident, slot=s) for s in (0, 1)]
+    assert [future.result() for future in held] == [0, 0]
+
+
+def test_a_free_worker_takes_its_own_models_first():
+    ladders = [type("L", (), {"candidates": [0, 1, 2]})()]
+    queue = _Queue(ladders, n_folds=2)
+    first = queue.pop(lambda task: False)
+    assert first == Task(0, 0, 0, 0)
+    queue.promote(Task(0, 1, 0, 0), [1])  # both folds of candidate 1
+    queue.promote(Task(0, 2, 1, 0), [2])  # a higher rung
+    ours = {Task(0, 1, 1, 1)}
+    # Its own model first, though a higher rung waits; then a first rung;
+    # then the others' models, the highest rung first.
+    assert queue.pop(ours.__contains__) == Task(0, 1, 1, 1)
+    assert queue.pop(ours.__contains__) == Task(0, 0, 0, 1)
+    rest = [queue.pop(ours.__contains__) for _ in range(8)]
+    assert rest[:4] == [
+        Task(0, 1, 0, 0),
+        Task(0, 1, 0, 1),
+        Task(0, 2, 0, 0),
+        Task(0, 2, 0, 1),
+    ]
+    assert rest[4:6] == [Task(0, 2, 2, 0), Task(0, 2, 2, 1)]
+    assert rest[6:] == [Task(0, 1, 1, 0), None]
 
 
 def test_async_on_threads_and_on_a_dask_cluster(toy):

@@ -9,6 +9,12 @@ are the rounds of the synchronous schedule (:class:`._schedule.Bracket`),
 and each fit is :func:`._rounds.train_and_score`, continuing the model its
 previous rung left with ``warm_start``, as the synchronous rounds do.
 
+In worker processes a continued model stays where its last fit left it
+(:func:`._workers.keep_resident`), and a worker that comes free takes, in
+order: a fit continuing one of its own models, a fit of a first rung, a fit
+continuing a model of another worker (sent pickled). So a model crosses
+between processes only when a worker would otherwise idle.
+
 References
 ----------
 .. [1] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur,
@@ -18,16 +24,19 @@ References
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import bisect
+import dataclasses
 import gc
-import heapq
 import itertools
+import pickle
+import uuid
 from typing import NamedTuple
 
 from sklearn import config_context, get_config
 
 from ._rounds import mean_scores, train_and_score
 from ._schedule import promotable
-from ._workers import load_shared
+from ._workers import clear_resident, keep_resident, load_shared, take_resident
 
 __all__ = ["Ladder", "fit_task", "run_asha"]
 
@@ -39,6 +48,11 @@ class Task(NamedTuple):
     candidate: int
     rung: int
     fold: int
+
+    @property
+    def model_key(self):
+        """The (candidate, fold) model this fit continues."""
+        return self.ladder, self.candidate, self.fold
 
 
 class Ladder:
@@ -112,12 +126,33 @@ class Ladder:
             yield rung, order, [r for c in order for r in results[c]]
 
 
-def fit_task(shared, model, fold, epochs, keep, config):
-    """One fit in a worker: :func:`train_and_score` under the caller's config."""
+def fit_task(shared, model, fold, epochs, keep, config, place=None):
+    """One fit in a worker: :func:`train_and_score` under the caller's config.
+
+    ``place`` is ``(search, task, evict)`` where the pool is sticky: the
+    model ``task`` continues is taken from this process if its last fit
+    left it here (``model``, its pickle, is loaded otherwise), and the model
+    to keep stays here as well as going back pickled; the resident models
+    of ``evict`` (model keys) are dropped first.
+    """
+    fits = load_shared(shared)
     with config_context(**config):
-        return train_and_score(
-            model, load_shared(shared), fold, epochs=epochs, keep=keep
+        if place is None:
+            return train_and_score(model, fits, fold, epochs=epochs, keep=keep)
+        search, task, evict = place
+        clear_resident(search, evict)
+        resident = take_resident(search, task.model_key, task.rung - 1)
+        result, kept = train_and_score(
+            model if resident is None else resident,
+            dataclasses.replace(fits, serialize=False),
+            fold,
+            epochs=epochs,
+            keep=keep,
         )
+    if kept is None:
+        return result, None
+    keep_resident(search, task.model_key, task.rung, kept)
+    return result, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
@@ -127,6 +162,9 @@ def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
     promotion is waiting for (the highest rung first), else the next
     (candidate, fold) of a first rung, bracket after bracket and candidate
     after candidate; when nothing can start, it waits for a running fit.
+    Where ``pool.sticky``, a free worker prefers the promoted fits whose
+    models it holds, and takes another worker's only when no first rung is
+    left to start (see the module's docstring).
 
     Parameters
     ----------
@@ -146,24 +184,29 @@ def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
         Above 0, print a line per candidate that completes a rung.
     """
     queue = _Queue(ladders, len(fits.splits))
+    places = _Places(pool, ladders, n_workers)
     config = get_config()
     running = {}
     with pool.share(fits) as shared:
         try:
             while True:
-                while len(running) < n_workers and (task := queue.pop()) is not None:
-                    future = _submit(pool, shared, ladders[task.ladder], task, config)
-                    running[future] = task
+                for slot in places.free(running.values()):
+                    task = queue.pop(places.holds(slot))
+                    if task is None:
+                        break
+                    future = _submit(pool, shared, ladders, task, slot, places, config)
+                    running[future] = task, slot
                 if not running:
                     return
                 # Fits done at once are recorded in a fixed order.
                 for future in sorted(pool.wait(running), key=running.get):
-                    task = running.pop(future)
+                    task, _ = running.pop(future)
                     ladder = ladders[task.ladder]
                     promote = ladder.finish(
                         task, *future.result(), factor=factor, metric=metric
                     )
                     queue.promote(task, promote)
+                    places.finished(task)
                     if verbose > 0 and task.candidate in ladder.scores[task.rung]:
                         _report(ladder, task, promote)
                     if ladder.complete(task.rung) and not fits.serialize:
@@ -173,6 +216,7 @@ def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
         finally:
             for future in running:
                 future.cancel()
+            places.release()
 
 
 class _Queue:
@@ -186,29 +230,106 @@ class _Queue:
             for c in range(len(ladder.candidates))
             for k in range(n_folds)
         )
-        self.promoted, self.order = [], itertools.count()  # a heap
+        # Sorted: the highest rung first, then in the order promoted.
+        self.promoted, self.order = [], itertools.count()
 
     def promote(self, task, candidates):
         """Queue every fold of ``candidates``, promoted from ``task.rung``."""
         for c in candidates:
             for k in range(self.n_folds):
                 new = Task(task.ladder, c, task.rung + 1, k)
-                heapq.heappush(self.promoted, (-new.rung, next(self.order), new))
+                bisect.insort(self.promoted, (-new.rung, next(self.order), new))
 
-    def pop(self):
-        """The next fit to start, or None."""
+    def pop(self, holds=None):
+        """The next fit to start, or None.
+
+        ``holds(task)`` tells whether the free worker holds the model of
+        ``task``: then its promoted fits go first, then first rungs, then
+        the other promoted fits.
+        """
+        if holds is not None:
+            for i, (*_, task) in enumerate(self.promoted):
+                if holds(task):
+                    return self.promoted.pop(i)[-1]
+            first = next(self.first_rungs, None)
+            if first is not None:
+                return first
         if self.promoted:
-            return heapq.heappop(self.promoted)[-1]
+            return self.promoted.pop(0)[-1]
         return next(self.first_rungs, None)
 
 
-def _submit(pool, shared, ladder, task, config):
+class _Places:
+    """Which worker holds each model, where the pool keeps them resident."""
+
+    def __init__(self, pool, ladders, n_workers):
+        self.pool, self.ladders, self.n_workers = pool, ladders, n_workers
+        self.search = uuid.uuid4().hex if pool.sticky else None
+        self.owner = {}  # model key -> slot
+        self.in_flight = set()  # model keys
+        self.evict = [set() for _ in range(n_workers)]  # per slot
+
+    def free(self, running):
+        """The free slots, in order."""
+        busy = {slot for _, slot in running}
+        return [slot for slot in range(self.n_workers) if slot not in busy]
+
+    def holds(self, slot):
+        """``task -> bool``: whether ``slot`` holds the task's model."""
+        if self.search is None:
+            return None
+        return lambda task: self.owner.get(task.model_key) == slot
+
+    def place(self, task, slot):
+        """What :func:`fit_task` needs to run ``task`` in ``slot``, if sticky."""
+        if self.search is None:
+            return None
+        key = task.model_key
+        previous = self.owner.get(key)
+        if previous is not None and previous != slot:
+            self.evict[previous].add(key)  # its copy there is stale now
+        self.owner[key] = slot
+        self.in_flight.add(key)
+        evict, self.evict[slot] = self.evict[slot], set()
+        return self.search, task, evict
+
+    def finished(self, task):
+        """After a fit: forget the models that no fit will continue."""
+        if self.search is None:
+            return
+        self.in_flight.discard(task.model_key)
+        for key, slot in list(self.owner.items()):
+            ladder, candidate, fold = key
+            if (
+                key not in self.in_flight
+                and self.ladders[ladder].models[candidate][fold] is None
+            ):
+                # Dropped by its rung (or failed, or done: nothing there).
+                self.evict[slot].add(key)
+                del self.owner[key]
+
+    def release(self):
+        """Drop every model this search left in the workers."""
+        if self.search is None:
+            return
+        try:
+            self.pool.broadcast(clear_resident, self.search)
+        except Exception:
+            # The pool broke (a worker died): the error that broke it goes
+            # on, and its workers, with what they held, are gone.
+            pass
+
+
+def _submit(pool, shared, ladders, task, slot, places, config):
+    ladder = ladders[task.ladder]
     model = ladder.models[task.candidate][task.fold]
     # In flight: the fit gives back the model to keep.
     ladder.models[task.candidate][task.fold] = None
     keep = not ladder.is_top(task.rung)
+    epochs = ladder.new_epochs(task.rung)
+    place = places.place(task, slot)
     return pool.submit(
-        fit_task, shared, model, task.fold, ladder.new_epochs(task.rung), keep, config
+        fit_task, shared, model, task.fold, epochs, keep, config, place, slot=slot
     )
 
 

@@ -351,7 +351,15 @@ class HyperbandSearchCV(BaseSearchCV):
     memory-map (scattered once on a cluster). A model is kept while its
     candidate can still go on: until its round is complete, at most the
     first round's ``n_candidates * n_splits_`` models of a bracket, as with
-    ``"sync"``. ``cv_results_`` has the same
+    ``"sync"``. In worker processes (loky's or a cluster's) a model stays
+    in the worker that fitted it, and its next fit goes to that worker, which
+    continues it as it is: a model sent to another process is unpickled
+    there, and Keras builds and traces its training step again, which costs
+    a small dense network about as much as an epoch of 40,000 images. A free
+    worker takes a fit continuing one of its own models first, then a first
+    round's fit, and a model of another worker (sent pickled) only when
+    nothing else is left; the workers drop the models when the search
+    ends. ``cv_results_`` has the same
     rows and columns as with ``"sync"``, the candidates of each round in
     the order drawn.
 
