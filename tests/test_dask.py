@@ -91,6 +91,17 @@ def test_dask_workers_cap_threads(cluster):
     assert set(env.values()) == {"1"}
 
 
+def test_local_cluster_workers_run_without_the_profiler():
+    import dask
+
+    key = "distributed.worker.profile.enabled"
+    before = dask.config.get(key)
+    # Its sampling of every thread's stack slowed a network's fits by a third.
+    with dask_backend(n_workers=1) as client:
+        assert set(client.run(dask.config.get, key).values()) == {False}
+    assert dask.config.get(key) == before
+
+
 @pytest.mark.slow
 def test_cross_family_search_on_dask_with_a_network(data, cluster):
     X, y = data
