@@ -132,9 +132,8 @@ class _FuturesPool:
 
     sticky = False
 
-    def __init__(self, executor, *, by_file=False):
+    def __init__(self, executor):
         self.executor = executor
-        self.by_file = by_file
 
     def submit(self, function, *args, slot=None):
         if self.executor is not None:
@@ -153,9 +152,29 @@ class _FuturesPool:
 
     @contextlib.contextmanager
     def share(self, value):
-        if not self.by_file:
-            yield value
-            return
+        # The tasks run in this process: they take the value itself.
+        yield value
+
+
+class _SlotPool(_FuturesPool):
+    """Worker processes, one executor each: slot ``i`` is ``executors[i]``."""
+
+    sticky = True
+
+    def __init__(self, executors):
+        super().__init__(None)
+        self.executors = executors
+
+    def submit(self, function, *args, slot=0):
+        return self.executors[slot].submit(function, *args)
+
+    def broadcast(self, function, *args):
+        """Run ``function(*args)`` in every worker, after its tasks; no wait."""
+        for executor in self.executors:
+            executor.submit(function, *args)
+
+    @contextlib.contextmanager
+    def share(self, value):
         # Written once, then memory-mapped by every worker, as joblib's loky
         # backend shares large arrays: pickling the training images into
         # every task would cost each task a copy of them.
@@ -166,24 +185,6 @@ class _FuturesPool:
             path = Path(folder) / "shared.joblib"
             joblib.dump(value, path)
             yield SharedFile(str(path))
-
-
-class _SlotPool(_FuturesPool):
-    """Worker processes, one executor each: slot ``i`` is ``executors[i]``."""
-
-    sticky = True
-
-    def __init__(self, executors):
-        super().__init__(None, by_file=True)
-        self.executors = executors
-
-    def submit(self, function, *args, slot=0):
-        return self.executors[slot].submit(function, *args)
-
-    def broadcast(self, function, *args):
-        """Run ``function(*args)`` in every worker, after its tasks; no wait."""
-        for executor in self.executors:
-            executor.submit(function, *args)
 
 
 class _DaskPool:
