@@ -262,6 +262,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         learning_rate=None,
         momentum=0.9,
         lr_schedule="constant",
+        warmup_epochs=0.0,
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -300,6 +301,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping

@@ -141,6 +141,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         learning_rate=None,
         momentum=0.9,
         lr_schedule="constant",
+        warmup_epochs=0.0,
         loss=None,
         metrics=None,
         batch_size=32,
@@ -164,6 +165,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
         self.loss = loss
         self.metrics = metrics
         self.batch_size = batch_size

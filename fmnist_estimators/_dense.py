@@ -135,6 +135,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         learning_rate=0.002,
         momentum=0.9,
         lr_schedule="cosine",
+        warmup_epochs=0.0,
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -162,6 +163,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping

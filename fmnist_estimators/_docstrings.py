@@ -8,6 +8,17 @@ TRAINING_PARAMETERS = """\
     momentum : float, default=0.9
         Momentum of ``"sgd"``; ignored by the other optimizers.
 
+    warmup_epochs : float, default=0.0
+        Epochs (a fraction is fine) over which the learning rate first rises
+        linearly to ``learning_rate``, from ``learning_rate / steps`` where
+        ``steps`` is the warm-up's number of gradient steps; then
+        ``lr_schedule`` applies (with ``"cosine"``, the decay spans the
+        remaining ``epochs - warmup_epochs``, which must be positive). Each
+        ``fit`` call warms up again, a warm start included; ``partial_fit``
+        goes on along the current cycle. A warm-up lets a high learning rate
+        start without the large, noisy updates of the first steps. A
+        learning-rate callback needs ``warmup_epochs=0``.
+
     batch_size : int, default=32
         Images per gradient step.
 

@@ -37,6 +37,7 @@ def _training_constraints():
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -432,14 +433,18 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         any validation split): what a cosine cycle is sized by."""
         return max(1, int(np.ceil(n_rows / self.batch_size)))
 
-    def _compile_settings(self, phase, epochs, n_rows):
+    def _compile_settings(self, phase, n_rows):
+        # A cosine cycle spans the phase's epochs parameter, not the epochs of
+        # this call: partial_fit trains one epoch per call along that cycle.
+        steps = self._steps_per_epoch(n_rows)
         return {
             "learning_rate": getattr(self, phase.learning_rate),
-            "decay_steps": epochs * self._steps_per_epoch(n_rows),
+            "decay_steps": getattr(self, phase.epochs) * steps,
+            "warmup_steps": int(round(self.warmup_epochs * steps)),
             **self._optimizer_settings(),
         }
 
-    def _new_keras_classifier(self, phase, epochs, n_rows):
+    def _new_keras_classifier(self, phase, n_rows):
         from ._keras._engine import make_keras_classifier
 
         model, params = self._network_builder(phase)
@@ -455,7 +460,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             # Features are not pixels: the extractor scaled the pixels.
             "pixel_scale": 1.0 if features else self.pixel_scale_,
             "seed": self._seed_,
-            "compile": self._compile_settings(phase, epochs, n_rows),
+            "compile": self._compile_settings(phase, n_rows),
         }
         return make_keras_classifier(settings, batch_size=self.batch_size)
 
@@ -477,31 +482,51 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 "warm_start=False (or clone the estimator) to train a new network."
             )
 
-    def _check_learning_rate_callbacks(self):
-        """A user's learning-rate callback cannot steer a cosine schedule."""
+    def _check_schedule(self, phases):
+        """Refuse, before training, a warm-up that leaves no epoch to decay
+        in, and a user's learning-rate callback under a schedule."""
+        if self.lr_schedule == "cosine":
+            for phase in phases:
+                epochs = getattr(self, phase.epochs)
+                if self.warmup_epochs >= epochs:
+                    raise ValueError(
+                        f"warmup_epochs={self.warmup_epochs} leaves no epoch of "
+                        f"the cosine decay: it must be less than {phase.epochs}="
+                        f"{epochs}. Lower warmup_epochs, or train more epochs."
+                    )
+        if self.lr_schedule != "cosine" and not self.warmup_epochs:
+            return
         from ._keras._runtime import keras  # TensorFlow's quiet import first
 
-        if self.lr_schedule != "cosine":
-            return
         setters = (
             keras.callbacks.ReduceLROnPlateau,
             keras.callbacks.LearningRateScheduler,
         )
         for callback in self.callbacks or ():
-            if isinstance(callback, setters):
-                raise ValueError(
-                    f"callbacks has a {type(callback).__name__}, which sets the "
-                    "learning rate, but lr_schedule='cosine' (the default of "
-                    f"{type(self).__name__}) already sets it at every step. Pass "
-                    "lr_schedule='constant' to let the callback steer the "
-                    "learning rate."
+            if not isinstance(callback, setters):
+                continue
+            if self.lr_schedule == "cosine":
+                cause, remedy = (
+                    f"lr_schedule='cosine' (the default of {type(self).__name__})",
+                    "Pass lr_schedule='constant'",
                 )
+            else:
+                cause, remedy = (
+                    f"warmup_epochs={self.warmup_epochs}",
+                    "Pass warmup_epochs=0",
+                )
+            raise ValueError(
+                f"callbacks has a {type(callback).__name__}, which sets the "
+                f"learning rate, but {cause} already sets it at every step. "
+                f"{remedy} to let the callback steer the learning rate."
+            )
 
-    def _apply_training_settings(self, phase, epochs, n_rows, *, restart_schedule):
+    def _apply_training_settings(self, phase, n_rows, *, restart_schedule):
         """Make a continued phase use this call's training parameters.
 
         A new optimizer (fresh moment estimates) when ``optimizer``,
-        ``momentum``, ``lr_schedule`` or ``label_smoothing`` changed;
+        ``momentum``, ``lr_schedule`` or ``label_smoothing`` changed, or a
+        warm-up was switched on or off under a constant rate;
         otherwise the same optimizer, with this call's learning rate and,
         for ``fit``, a cosine cycle over this call's epochs (``partial_fit``
         goes on along the current cycle).
@@ -510,8 +535,13 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
         engine = self.keras_classifier_
         engine.set_params(batch_size=self.batch_size)
-        settings = self._compile_settings(phase, epochs, n_rows)
-        if self._optimizer_settings() != self._optimizer_settings_:
+        settings = self._compile_settings(phase, n_rows)
+        scheduled = getattr(engine.model_.optimizer, "lr_schedule", None) is not None
+        wanted = self.lr_schedule == "cosine" or settings["warmup_steps"] > 0
+        changed = self._optimizer_settings() != self._optimizer_settings_
+        # A warm-up switched on or off under a constant rate needs a schedule
+        # made, or dropped (a learning-rate callback sets a plain rate).
+        if changed or wanted != scheduled:
             compile_model(engine.model_, **settings)
             self._optimizer_settings_ = self._optimizer_settings()
             return
@@ -521,6 +551,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             decay_steps=settings["decay_steps"],
             restart=restart_schedule,
             made_from=self.optimizer,
+            warmup_steps=settings["warmup_steps"],
         )
 
     # -- the training loop --------------------------------------------------------
@@ -561,10 +592,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         self._network_settings_ = self._network_settings(X)
         self.history_ = {}
 
-    def _start_phase(self, phase, epochs, X):
+    def _start_phase(self, phase, X):
         """A new engine for ``phase``: a new network (the first phase) or one
         that continues the previous phase's weights, with a new optimizer."""
-        engine = self._new_keras_classifier(phase, epochs, X.shape[0])
+        engine = self._new_keras_classifier(phase, X.shape[0])
         # Build the model for every class up front: the warm-start fit then
         # trains it even when a batch or a validation split lacks a class. A
         # float32 sample lets later fits pass any dtype.
@@ -608,10 +639,10 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         n_done = len(self.history_.get("loss", []))
         with seeded(None if self._seed_ is None else self._seed_ + n_done):
             if start:
-                self._start_phase(phase, epochs, inputs)
+                self._start_phase(phase, inputs)
             else:
                 self._apply_training_settings(
-                    phase, epochs, inputs.shape[0], restart_schedule=not partial
+                    phase, inputs.shape[0], restart_schedule=not partial
                 )
             callbacks = self._callbacks(epochs)
             # scikeras encodes X with a FunctionTransformer, which would follow
@@ -654,7 +685,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """Validate the data once, then run ``phases`` in order; the first
         continues the fitted network when ``continued``."""
         partial = epochs is not None
-        self._check_learning_rate_callbacks()
+        self._check_schedule(phases)
         X, y = self._validate_X(X, reset=not continued, y=y)
         y = self._encode_labels(y, self.classes_ if continued else classes)
         weights = self._weights(y, data.get("sample_weight"))

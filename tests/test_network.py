@@ -76,6 +76,95 @@ def test_cosine_cycle_spans_the_epochs_with_the_users_validation_set(images):
     assert rates[-1] < 0.0002  # the end of one cycle
 
 
+@pytest.mark.parametrize("warmup_epochs", [0, 1])
+def test_partial_fit_calls_share_one_cosine_cycle_of_epochs_calls(
+    images, warmup_epochs
+):
+    # As the user guide says: partial_fit goes on along the current cycle, one
+    # cycle per `epochs` calls, the rates of one fit. (The first call once
+    # sized its cycle by one epoch, restarting the rate at every call.)
+    X, y = images[0][:320], images[1][:320]
+    params = dict(epochs=3, learning_rate=0.01, warmup_epochs=warmup_epochs, **FAST)
+    fitted = DenseNetClassifier(**params).fit(X, y)
+    expected = [float(fitted.model_.optimizer.lr_schedule(s)) for s in range(30)]
+    clf = DenseNetClassifier(**params)
+    ends = []
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=np.arange(10))
+        optimizer = clf.model_.optimizer
+        ends.append(float(optimizer.lr_schedule(int(optimizer.iterations) - 1)))
+    assert int(clf.model_.optimizer.iterations) == 30
+    rates = [float(clf.model_.optimizer.lr_schedule(s)) for s in range(30)]
+    assert_allclose(rates, expected, rtol=1e-6)
+    assert ends[0] > ends[1] > ends[2]
+    assert ends[0] > 0.5 * 0.01  # two thirds of the cycle are left after call 1
+
+
+def test_warmup_schedule_rises_linearly_then_decays_or_stays():
+    from fmnist_estimators._keras._optimizers import CosineCycles
+
+    cosine = CosineCycles(0.01, 100, warmup_steps=10)
+    rates = np.array([float(cosine(step)) for step in range(201)])
+    assert_allclose(rates[:10], 0.01 * np.arange(1, 11) / 10, rtol=1e-6)
+    # Then a cosine over the cycle's other 90 steps, and the next cycle warms up.
+    decay = 0.01 * 0.5 * (1 + np.cos(np.pi * np.arange(90) / 90))
+    assert_allclose(rates[10:100], decay, rtol=1e-5, atol=1e-9)
+    assert rates[100] == pytest.approx(0.001) and rates[109] == pytest.approx(0.01)
+    constant = CosineCycles(0.01, 100, warmup_steps=10, decay=False)
+    rates = [float(constant(step)) for step in (0, 4, 9, 50, 150, 1000)]
+    assert_allclose(rates, [0.001, 0.005, 0.01, 0.01, 0.01, 0.01], rtol=1e-6)
+    config = constant.get_config()
+    assert CosineCycles.from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("lr_schedule", ["cosine", "constant"])
+def test_warmup_epochs_ramp_up_the_rate_of_each_fit(images, lr_schedule):
+    X, y = images[0][:320], images[1][:320]  # 10 steps of 32 per epoch
+    clf = DenseNetClassifier(
+        epochs=3, learning_rate=0.01, lr_schedule=lr_schedule, warmup_epochs=0.5
+    )
+    clf.set_params(**FAST).fit(X, y)
+    optimizer = clf.model_.optimizer
+    rates = np.array([float(optimizer.lr_schedule(s)) for s in range(30)])
+    assert_allclose(rates[:5], 0.01 * np.arange(1, 6) / 5, rtol=1e-6)
+    if lr_schedule == "cosine":
+        # The decay starts at the peak, after the warm-up's last step.
+        assert rates[5] == pytest.approx(0.01) and rates[-1] < 0.0002
+        assert np.all(np.diff(rates[5:]) < 0)
+    else:
+        assert_allclose(rates[4:], 0.01, rtol=1e-6)
+    # A warm start warms up again, from the optimizer's current step.
+    clf.set_params(warm_start=True).fit(X, y)
+    assert int(optimizer.iterations) == 60
+    assert float(optimizer.lr_schedule(30)) == pytest.approx(0.002)
+
+
+def test_warmup_switched_under_a_constant_rate_makes_or_drops_the_schedule(images):
+    X, y = images[0][:320], images[1][:320]
+    clf = DenseNetClassifier(epochs=1, lr_schedule="constant", warm_start=True)
+    clf.set_params(**FAST).fit(X, y)
+    assert clf.model_.optimizer.lr_schedule is None
+    clf.set_params(warmup_epochs=0.5).fit(X, y)
+    assert clf.model_.optimizer.lr_schedule is not None
+    assert int(clf.model_.optimizer.iterations) == 10  # a new optimizer
+    # Without the warm-up again, a learning-rate callback can set the rate.
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=0)
+    clf.set_params(warmup_epochs=0, callbacks=[plateau]).fit(X, y)
+    assert clf.model_.optimizer.lr_schedule is None
+
+
+def test_warmup_without_epochs_to_decay_or_with_a_rate_callback_is_refused(images):
+    X, y = images[0][:320], images[1][:320]
+    clf = DenseNetClassifier(epochs=2, warmup_epochs=2, **FAST)
+    with pytest.raises(ValueError, match="warmup_epochs=2 leaves no epoch"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss", patience=0)
+    clf.set_params(lr_schedule="constant", callbacks=[plateau])
+    with pytest.raises(ValueError, match="Pass warmup_epochs=0 to let the callback"):
+        clf.fit(X, y)
+
+
 @pytest.mark.parametrize(
     "callback",
     [

@@ -101,22 +101,40 @@ class FusedAdam(_OneReplica, keras.optimizers.Adam):
 
 @register
 class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
-    """Cosine decay from ``initial_learning_rate`` to 0 every ``decay_steps`` steps.
+    """Cosine decay from ``initial_learning_rate`` to 0 every ``decay_steps`` steps,
+    each cycle after an optional linear warm-up.
 
     The cycles count from ``start_step``. Keras's ``CosineDecayRestarts(t_mul=1,
     m_mul=1, alpha=0)`` computes the same rate with four times the ops, which a
-    small network pays every step. The three numbers live in variables, so
+    small network pays every step. The numbers live in variables, so
     :meth:`restart` changes them between fits without retracing the training
     step or losing the optimizer's state.
+
+    With ``warmup_steps``, the rate of a cycle's step ``i`` (from 0) first
+    rises as ``initial_learning_rate * (i + 1) / warmup_steps``, then decays
+    along a cosine over the cycle's remaining steps, as Keras's
+    ``CosineDecay(warmup_steps=...)`` (whose warm-up starts from its
+    ``initial_learning_rate`` rather than near zero). With ``decay=False``
+    the rate stays at ``initial_learning_rate`` after the warm-up, which
+    happens once from ``start_step``: a constant rate with a warm-up.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, start_step=0):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        start_step=0,
+        warmup_steps=0,
+        decay=True,
+    ):
         def variable(value):
             return tf.Variable(float(value), trainable=False, dtype=tf.float32)
 
         self._rate = variable(initial_learning_rate)
         self._period = variable(decay_steps)
         self._start = variable(start_step)
+        self._warmup = variable(warmup_steps)
+        self.decay = bool(decay)
 
     @property
     def initial_learning_rate(self):
@@ -126,22 +144,38 @@ class CosineCycles(keras.optimizers.schedules.LearningRateSchedule):
     def start_step(self):
         return float(self._start.numpy())
 
-    def restart(self, initial_learning_rate, decay_steps, start_step):
+    @property
+    def warmup_steps(self):
+        return float(self._warmup.numpy())
+
+    def restart(self, initial_learning_rate, decay_steps, start_step, warmup_steps=0):
         """Cycles of ``decay_steps`` steps from ``initial_learning_rate`` on."""
         self._rate.assign(float(initial_learning_rate))
         self._period.assign(float(decay_steps))
         self._start.assign(float(start_step))
+        self._warmup.assign(float(warmup_steps))
 
     def __call__(self, step):
         offset = tf.cast(step, tf.float32) - self._start
-        fraction = tf.math.floormod(offset, self._period) / self._period
-        return self._rate * 0.5 * (1.0 + tf.cos(np.pi * fraction))
+        if not self.decay:
+            return self._rate * self._ramp(offset)
+        position = tf.math.floormod(offset, self._period)
+        decaying = tf.maximum(position - self._warmup, 0.0)
+        fraction = decaying / tf.maximum(self._period - self._warmup, 1.0)
+        cosine = 0.5 * (1.0 + tf.cos(np.pi * fraction))
+        return self._rate * self._ramp(position) * cosine
+
+    def _ramp(self, position):
+        # 1 from the first step without a warm-up: (position + 1) / 1 >= 1.
+        return tf.minimum(1.0, (position + 1.0) / tf.maximum(self._warmup, 1.0))
 
     def get_config(self):
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": float(self._period.numpy()),
             "start_step": self.start_step,
+            "warmup_steps": self.warmup_steps,
+            "decay": self.decay,
         }
 
 
@@ -186,8 +220,11 @@ def default_learning_rate(optimizer):
     return float(rate)
 
 
-def make_optimizer(optimizer, learning_rate, momentum, schedule, decay_steps):
-    """A new Keras optimizer with a constant or cosine-restarts schedule.
+def make_optimizer(
+    optimizer, learning_rate, momentum, schedule, decay_steps, warmup_steps=0
+):
+    """A new Keras optimizer with a constant or cosine-restarts schedule,
+    after a linear warm-up of ``warmup_steps`` steps.
 
     ``optimizer`` is our name for one of Keras's, a Keras optimizer class, or
     an instance, which is copied from its config: every fit gets fresh
@@ -198,14 +235,19 @@ def make_optimizer(optimizer, learning_rate, momentum, schedule, decay_steps):
         config["learning_rate"] = learning_rate
     if optimizer == "sgd":
         config["momentum"] = momentum
-    if schedule == "cosine":
+    if schedule == "cosine" or warmup_steps:
         # Decay to zero over the epochs of one fit call, then restart: a warm
         # start restarts the cycle (set_learning_rate), and a plain
         # CosineDecay would leave every later fit at a learning rate of zero.
         rate = (
             default_learning_rate(optimizer) if learning_rate is None else learning_rate
         )
-        config["learning_rate"] = CosineCycles(float(rate), decay_steps)
+        config["learning_rate"] = CosineCycles(
+            float(rate),
+            decay_steps,
+            warmup_steps=warmup_steps,
+            decay=schedule == "cosine",
+        )
     made = cls.from_config(config) if config else cls()
     if not hasattr(made, "lr_schedule"):  # a Keras optimizer of the user's
         rate = config.get("learning_rate")
@@ -213,11 +255,14 @@ def make_optimizer(optimizer, learning_rate, momentum, schedule, decay_steps):
     return made
 
 
-def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart, made_from):
+def set_learning_rate(
+    optimizer, learning_rate, *, decay_steps, restart, made_from, warmup_steps=0
+):
     """Give a fitted model's optimizer this fit's learning rate.
 
-    A cosine schedule gets ``learning_rate`` and ``decay_steps`` and, with
-    ``restart``, a new cycle from the optimizer's current step.
+    A schedule gets ``learning_rate``, ``decay_steps`` and ``warmup_steps``
+    and, with ``restart``, a new cycle (and warm-up) from the optimizer's
+    current step.
     ``learning_rate=None`` means the rate of ``made_from``, the ``optimizer``
     parameter (a name, class or instance) it was made from.
     """
@@ -227,7 +272,7 @@ def set_learning_rate(optimizer, learning_rate, *, decay_steps, restart, made_fr
         optimizer.learning_rate = float(rate)
         return
     start = float(optimizer.iterations.numpy()) if restart else schedule.start_step
-    schedule.restart(rate, decay_steps, start)
+    schedule.restart(rate, decay_steps, start, warmup_steps)
 
 
 def takes_one_hot_labels(loss):
@@ -256,6 +301,7 @@ def compile_model(
     momentum,
     lr_schedule,
     decay_steps,
+    warmup_steps=0,
     label_smoothing=0.0,
     loss=None,
     metrics=None,
@@ -267,7 +313,7 @@ def compile_model(
     """
     model.compile(
         optimizer=make_optimizer(
-            optimizer, learning_rate, momentum, lr_schedule, decay_steps
+            optimizer, learning_rate, momentum, lr_schedule, decay_steps, warmup_steps
         ),
         loss=make_loss(label_smoothing) if loss is None else copy.deepcopy(loss),
         # A metric object, not the string "accuracy", and the optimizer's slots
