@@ -70,6 +70,7 @@ NON_DEFAULTS = dict(
     learning_rate=0.05,
     momentum=0.5,
     lr_schedule="constant",
+    warmup_epochs=1.0,
     batch_size=64,
     epochs=3,
     early_stopping=True,
