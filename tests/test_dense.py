@@ -40,6 +40,7 @@ HYPERPARAMETERS = {
     "learning_rate",
     "momentum",
     "lr_schedule",
+    "warmup_epochs",
     "batch_size",
     "epochs",
     "early_stopping",
