@@ -4,7 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
-from ._images import flip_horizontal, image_shape
+from ._images import flip_views, image_shape
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
 from ._sklearn_compat import Interval, StrOptions
@@ -172,7 +172,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         and of its mirror image (twice the prediction time). Only for a
         network trained with ``augmentation="shift_flip"``: Fashion-MNIST's
         shoes all face one way, and a network that never saw them mirrored
-        misreads them. Not for digits.
+        misreads them; predict warns otherwise. Not for digits.
 
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images when
@@ -366,7 +366,7 @@ class ConvNetClassifier(BaseKerasClassifier):
     def _test_time_views(self, X):
         if self.test_time_augmentation is None:
             return [X]
-        return [X, flip_horizontal(X, self._network_input_shape)]
+        return flip_views(X, self._network_input_shape, self.augmentation)
 
     def _network_builder(self, phase=None):
         from ._keras._layers import conv_net

@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
-from ._images import flip_horizontal, image_shape
+from ._images import flip_views, image_shape
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
 from ._sklearn_compat import Interval, StrOptions
@@ -63,7 +63,8 @@ class DenseNetClassifier(BaseKerasClassifier):
         ``"flip"``: ``predict_proba`` averages the probabilities of each image
         and of its mirror image (twice the prediction time). Only for a
         network trained with ``augmentation="shift_flip"`` (see
-        :class:`ConvNetClassifier`). Not for digits.
+        :class:`ConvNetClassifier`); predict warns otherwise. Not for
+        digits.
 
     learning_rate : float, default=0.002
         Optimizer step size; ``None`` keeps the Keras default of the chosen
@@ -219,4 +220,4 @@ class DenseNetClassifier(BaseKerasClassifier):
     def _test_time_views(self, X):
         if self.test_time_augmentation is None:
             return [X]
-        return [X, flip_horizontal(X, self._augmented_shape())]
+        return flip_views(X, self._augmented_shape(), self.augmentation)

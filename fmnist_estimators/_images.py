@@ -1,6 +1,7 @@
 """Image-array input shared by every estimator (no TensorFlow here)."""
 
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,3 +55,27 @@ def flip_horizontal(X, shape):
     n_samples = X.shape[0]
     images = X.reshape((n_samples,) + tuple(shape))
     return images[:, :, ::-1].reshape(n_samples, -1)
+
+
+def flip_views(X, shape, augmentation):
+    """``X`` and its mirror images: the views of flip test-time augmentation.
+
+    Warns when the network trained without mirrored images
+    (``augmentation`` other than ``"shift_flip"``): Fashion-MNIST's shoes all
+    face one way, so such a network misreads their mirror images, and the
+    average costs accuracy instead of adding some (the ``"fast"`` preset
+    with it and label smoothing: 91.44 % instead of 93.27 % on a validation
+    split).
+    """
+    if augmentation != "shift_flip":
+        warnings.warn(
+            "test_time_augmentation='flip' averages each image's probabilities "
+            "with its mirror image's, but the network trained on unmirrored "
+            f"images (augmentation={augmentation!r}): it misreads mirror "
+            "images it never saw (Fashion-MNIST's shoes all face one way), and "
+            "the average can cost accuracy. Train with "
+            "augmentation='shift_flip', or set test_time_augmentation=None.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return [X, flip_horizontal(X, shape)]

@@ -2,6 +2,7 @@
 augmentation of the dense network, test-time augmentation."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -120,7 +121,7 @@ def test_dense_augmentation_of_rows_that_are_not_images_is_refused(tiny_images):
 )
 def test_flip_test_time_augmentation_averages_image_and_mirror(estimator, tiny_images):
     X, y = tiny_images
-    estimator.fit(X, y)
+    estimator.set_params(augmentation="shift_flip").fit(X, y)
     mirrored = flip_horizontal(X, (28, 28, 1))
     assert_array_equal(
         mirrored.reshape(-1, 28, 28)[:, 3, ::-1], X.reshape(-1, 28, 28)[:, 3]
@@ -134,6 +135,21 @@ def test_flip_test_time_augmentation_averages_image_and_mirror(estimator, tiny_i
     # A mirror image's mirror is the image: the two views swap.
     assert_array_equal(estimator.predict_proba(mirrored), averaged)
     assert_allclose(averaged.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [DenseNetClassifier, ConvNetClassifier])
+def test_flip_test_time_augmentation_warns_unless_trained_on_mirrors(make, tiny_images):
+    X, y = tiny_images
+    params = DENSE if make is DenseNetClassifier else CONV
+    unmirrored = make(**params, augmentation="shift").fit(X, y)
+    unmirrored.set_params(test_time_augmentation="flip")
+    with pytest.warns(UserWarning, match="augmentation='shift'.*never saw"):
+        unmirrored.predict(X)
+    mirrored = make(**params, augmentation="shift_flip").fit(X, y)
+    mirrored.set_params(test_time_augmentation="flip")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mirrored.predict(X)
 
 
 def test_test_time_augmentation_is_validated(tiny_images):
