@@ -21,6 +21,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 DATASETS = ("fashion", "mnist")
 
+#: F measured by ``accuracy.py --measure-f`` on this machine.
+F_FILE = RESULTS_DIR / "accuracy_F.json"
+
 
 def as_float32(X):
     """``X`` as float32, the precision the networks train in (module level:
@@ -126,3 +129,27 @@ def write_report(report, path):
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote {path}")
     return path
+
+
+def f_seconds():
+    """F from an earlier ``accuracy.py --measure-f`` on this machine, or ``None``."""
+    return json.loads(F_FILE.read_text())["F_s"] if F_FILE.exists() else None
+
+
+def accuracy_runs(dataset):
+    """``(path, report, F)`` of each full-data ``accuracy.py`` run of ``dataset``
+    scored on the test set, F being that of the run's own session when it
+    recorded one, else :func:`f_seconds` (``None`` when neither)."""
+    f_s = f_seconds()
+    for path in sorted(RESULTS_DIR.glob("accuracy_*_seed*.json")):
+        report = json.loads(path.read_text())
+        if (
+            report["dataset"] != dataset
+            or report.get("quick")
+            or report.get("evaluated_on") == "validation split"
+        ):
+            continue
+        if "train_F" in report:
+            yield path, report, report["train_s"] / report["train_F"]
+        else:
+            yield path, report, f_s

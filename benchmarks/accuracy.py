@@ -34,14 +34,15 @@ Usage::
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 
 from _common import (
     RESULTS_DIR,
+    accuracy_runs,
     environment,
+    f_seconds,
     load,
     timed,
     train_by_epoch,
@@ -67,18 +68,6 @@ CONFIGURATIONS = {
         'ConvNetClassifier.from_preset("best_cpu")',
         lambda seed: ConvNetClassifier.from_preset("best_cpu", random_state=seed),
     ),
-}
-# The study presets too, so that the frontier plot has every Fashion-MNIST
-# preset a CPU can train ("grouped" is sized for a GPU).
-CONFIGURATIONS |= {
-    name: (
-        "fashion",
-        f'ConvNetClassifier.from_preset("{name}")',
-        lambda seed, name=name: ConvNetClassifier.from_preset(name, random_state=seed),
-    )
-    for name in ("tf_tutorial", "two_block", "three_conv_bn")
-}
-CONFIGURATIONS |= {
     "mnist_cnn": (
         "mnist",
         'ConvNetClassifier.from_preset("digits")',
@@ -90,6 +79,16 @@ CONFIGURATIONS |= {
         lambda seed: DenseNetClassifier(**MNIST_DENSE, random_state=seed),
     ),
 }
+# The study presets too, so that the frontier plot has every Fashion-MNIST
+# preset a CPU can train ("grouped" is sized for a GPU).
+CONFIGURATIONS |= {
+    name: (
+        "fashion",
+        f'ConvNetClassifier.from_preset("{name}")',
+        lambda seed, name=name: ConvNetClassifier.from_preset(name, random_state=seed),
+    )
+    for name in ("tf_tutorial", "two_block", "three_conv_bn")
+}
 
 MNIST_DENSE = dict(
     hidden_layer_sizes=(1024, 1024),
@@ -100,14 +99,6 @@ MNIST_DENSE = dict(
     batch_size=128,
     epochs=30,
 )
-
-F_FILE = RESULTS_DIR / "accuracy_F.json"
-
-
-def _f_seconds():
-    """F from an earlier ``--measure-f`` on this machine, or ``None``."""
-    return json.loads(F_FILE.read_text())["F_s"] if F_FILE.exists() else None
-
 
 YLIM = {"fashion": (88, 95), "mnist": (98, 100)}
 
@@ -228,22 +219,10 @@ def plot(path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    f_s = _f_seconds()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, dataset in zip(axes, ("fashion", "mnist")):
-        for result in sorted(RESULTS_DIR.glob("accuracy_*_seed*.json")):
-            report = json.loads(result.read_text())
-            if (
-                report["dataset"] != dataset
-                or report.get("quick")
-                or report.get("evaluated_on") == "validation split"
-            ):
-                continue
+        for _, report, f_run in accuracy_runs(dataset):
             curve = report["curve"]
-            # In units of the F of the run's own session, when it had one.
-            f_run = (
-                report["train_s"] / report["train_F"] if "train_F" in report else f_s
-            )
             ax.plot(
                 [row["train_s"] / f_run for row in curve],
                 [100 * row["test_accuracy"] for row in curve],
@@ -333,7 +312,7 @@ def main():
             report["quick"] = args.quick
             report["machine"] = environment(load_before)
             report["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-            if f_s := _f_seconds():
+            if f_s := f_seconds():
                 report["train_F"] = round(report["train_s"] / f_s, 2)
                 print(f"  {report['train_s']:.0f} s = {report['train_F']:.2f} F")
             write_report(
@@ -344,7 +323,7 @@ def main():
         load_before = os.getloadavg()
         report = run_dense_study(args.quick)
         report["machine"] = environment(load_before)
-        if f_s := _f_seconds():
+        if f_s := f_seconds():
             report["search_F"] = round(report["search_s"] / f_s, 2)
             print(f"  search {report['search_F']:.2f} F")
         write_report(report, RESULTS_DIR / f"accuracy_dense_study{suffix}.json")

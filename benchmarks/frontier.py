@@ -29,7 +29,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import RESULTS_DIR, write_report
+from _common import F_FILE, RESULTS_DIR, accuracy_runs, write_report
 
 DOCS_STATIC = Path(__file__).resolve().parents[1] / "docs/_static"
 DOCS_COMPARE = DOCS_STATIC / "compare_full/results.json"
@@ -110,36 +110,25 @@ def summary_points(path):
     ]
 
 
-def accuracy_points(results_dir):
+def accuracy_points():
     """Final points of this machine's ``accuracy.py`` test-set runs."""
-    f_file = results_dir / "accuracy_F.json"
-    f_report = json.loads(f_file.read_text()) if f_file.exists() else {}
-    f_s = f_report.get("F_s")
-    points = []
-    for path in sorted(results_dir.glob("accuracy_*_seed*.json")):
-        report = json.loads(path.read_text())
-        if (
-            report["dataset"] != "fashion"
-            or report.get("quick")
-            or report.get("evaluated_on") != "test set"
-        ):
-            continue
-        run_f = report["train_s"] / report["train_F"] if "train_F" in report else f_s
-        if run_f is None:
-            continue  # no F to put it in units of
-        points.append(
-            preset_point(
-                report["configuration"],
-                report["random_state"],
-                report["test_accuracy"],
-                report["train_s"],
-                run_f,
-                path.name,
-            )
+    points = [
+        preset_point(
+            report["configuration"],
+            report["random_state"],
+            report["test_accuracy"],
+            report["train_s"],
+            f_run,
+            path.name,
         )
+        for path, report, f_run in accuracy_runs("fashion")
+        if f_run is not None  # no F to put it in units of
+    ]
+    f_report = json.loads(F_FILE.read_text()) if F_FILE.exists() else {}
     if f_report.get("n") == 60_000:
+        f_s = f_report["F_s"]
         points.append(
-            preset_point("fast", 0, f_report["test_accuracy"], f_s, f_s, f_file.name)
+            preset_point("fast", 0, f_report["test_accuracy"], f_s, f_s, F_FILE.name)
         )
     return points
 
@@ -206,9 +195,7 @@ def main():
         help="this machine's accuracy.py results, not the docs' summary",
     )
     args = parser.parse_args()
-    presets = (
-        accuracy_points(RESULTS_DIR) if args.results else summary_points(DOCS_RUNS)
-    )
+    presets = accuracy_points() if args.results else summary_points(DOCS_RUNS)
     points = compare_points(args.compare) + presets
     for p in sorted(points, key=lambda p: p["fit_F"]):
         print(
