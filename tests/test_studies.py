@@ -72,6 +72,14 @@ def test_studies_match_their_descriptions():
     assert isinstance(cnn.estimator, ConvNetClassifier)
     assert set(cnn.param_grid[0]) == {"dropout", "l2"}
 
+    dense = get_study("dense_cpu")
+    params = dense.estimator.get_params()
+    assert params["hidden_layer_sizes"] == (1024, 1024) and params["epochs"] == 40
+    assert params["batch_norm"] and params["label_smoothing"] == 0.1
+    # No augmentation: it lost on validation (docs/studies.rst).
+    assert params["augmentation"] is None
+    assert dense.param_grid == [{"dropout": [0.2, 0.3, 0.4]}]
+
 
 def test_study_rejects_unknown_parameters():
     with pytest.raises(ValueError, match="not parameters of DenseNetClassifier"):
