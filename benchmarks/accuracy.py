@@ -50,6 +50,7 @@ from _common import (
 )
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
+from fmnist_estimators.studies import get_study
 
 # name -> (data set, what it is, estimator factory taking random_state)
 CONFIGURATIONS = {
@@ -67,6 +68,14 @@ CONFIGURATIONS = {
         "fashion",
         'ConvNetClassifier.from_preset("best_cpu")',
         lambda seed: ConvNetClassifier.from_preset("best_cpu", random_state=seed),
+    ),
+    "dense_cpu": (
+        "fashion",
+        "DenseNetClassifier: the dense_cpu study's network with its winner's "
+        "dropout, 0.2 (accuracy.py --dense-study, docs/benchmarks.rst)",
+        lambda seed: get_study("dense_cpu").estimator.set_params(
+            dropout=0.2, random_state=seed
+        ),
     ),
     "mnist_cnn": (
         "mnist",
