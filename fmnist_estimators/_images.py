@@ -1,10 +1,11 @@
 """Image-array input shared by every estimator (no TensorFlow here)."""
 
 import math
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._warn import warn_user
 
 
 def flatten_images(X):
@@ -67,14 +68,12 @@ def flip_views(X, shape, augmentation):
     with it: 90.98 % instead of 93.27 % on a validation split).
     """
     if augmentation != "shift_flip":
-        warnings.warn(
+        warn_user(
             "test_time_augmentation='flip' averages each image's probabilities "
             "with its mirror image's, but the network trained on unmirrored "
             f"images (augmentation={augmentation!r}): it misreads mirror "
             "images it never saw (Fashion-MNIST's shoes all face one way), and "
             "the average can cost accuracy. Train with "
-            "augmentation='shift_flip', or set test_time_augmentation=None.",
-            UserWarning,
-            stacklevel=4,
+            "augmentation='shift_flip', or set test_time_augmentation=None."
         )
     return [X, flip_horizontal(X, shape)]
