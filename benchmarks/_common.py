@@ -131,9 +131,15 @@ def write_report(report, path):
     return path
 
 
+def f_report():
+    """The report of an earlier ``accuracy.py --measure-f`` on this machine
+    (``F_s``, the fast preset's ``test_accuracy``, ``n``), or ``{}``."""
+    return json.loads(F_FILE.read_text()) if F_FILE.exists() else {}
+
+
 def f_seconds():
     """F from an earlier ``accuracy.py --measure-f`` on this machine, or ``None``."""
-    return json.loads(F_FILE.read_text())["F_s"] if F_FILE.exists() else None
+    return f_report().get("F_s")
 
 
 def accuracy_runs(dataset):

@@ -29,7 +29,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import F_FILE, RESULTS_DIR, accuracy_runs, write_report
+from _common import F_FILE, RESULTS_DIR, accuracy_runs, f_report, write_report
 
 DOCS_STATIC = Path(__file__).resolve().parents[1] / "docs/_static"
 DOCS_COMPARE = DOCS_STATIC / "compare_full/results.json"
@@ -124,11 +124,11 @@ def accuracy_points():
         for path, report, f_run in accuracy_runs("fashion")
         if f_run is not None  # no F to put it in units of
     ]
-    f_report = json.loads(F_FILE.read_text()) if F_FILE.exists() else {}
-    if f_report.get("n") == 60_000:
-        f_s = f_report["F_s"]
+    fast = f_report()
+    if fast.get("n") == 60_000:
+        f_s = fast["F_s"]
         points.append(
-            preset_point("fast", 0, f_report["test_accuracy"], f_s, f_s, F_FILE.name)
+            preset_point("fast", 0, fast["test_accuracy"], f_s, f_s, F_FILE.name)
         )
     return points
 
