@@ -1,6 +1,5 @@
 """Convolutional network classifier and the architectures users study."""
 
-import warnings
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
@@ -8,6 +7,7 @@ from ._images import flip_views, image_shape
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
 from ._sklearn_compat import Interval, StrOptions
+from ._warn import warn_user
 
 # Named starting points: the networks of the studies our users reproduce, and
 # the budget-sized ones measured in benchmarks/bench_conv.py. Each is a dict of
@@ -353,13 +353,11 @@ class ConvNetClassifier(BaseKerasClassifier):
             shape = self._image_shape
         full = image_shape(X.shape[1], shape)
         if shape is None and full[1:] == (1, 1) and X.shape[1] > 1:
-            warnings.warn(
+            warn_user(
                 f"X has {X.shape[1]} features per image, which are not a square "
                 "image: the network convolves them as one column of pixels. "
                 "Pass image_shape=(height, width), or X as (n_samples, height, "
-                "width) arrays.",
-                UserWarning,
-                stacklevel=5,
+                "width) arrays."
             )
         return full
 

@@ -27,6 +27,7 @@ from ._images import flatten_images
 from ._keras._names import ACTIVATIONS, INITIALIZERS, OPTIMIZERS
 from ._phases import Phase
 from ._sklearn_compat import Interval, StrOptions, fit_context
+from ._warn import warn_user
 
 __all__ = ["ACTIVATIONS", "INITIALIZERS", "OPTIMIZERS", "BaseKerasClassifier"]
 
@@ -93,12 +94,10 @@ def auto_pixel_scale(X):
         return 1.0
     if hi <= 255.0 * (1.0 + PIXEL_OVERSHOOT):
         return 1.0 / 255.0
-    warnings.warn(
+    warn_user(
         f"pixel_scale='auto' found values up to {hi:.6g}, which are not 8-bit "
         "pixels (0-255) nor scaled ones (0-1); the network gets them unscaled. "
         "Pass pixel_scale=1/max_value (or scale X) to train on values in 0-1.",
-        UserWarning,
-        stacklevel=4,
     )
     return 1.0
 
@@ -281,13 +280,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("ignore")
             scale = auto_pixel_scale(X)
         if scale != self.pixel_scale_:
-            warnings.warn(
+            warn_user(
                 f"X looks scaled by {scale:.6g} under pixel_scale='auto', but the "
                 f"network was built for data scaled by {self.pixel_scale_:.6g}; "
                 "it keeps multiplying by pixel_scale_. Pass images as in the first "
-                "fit, or set warm_start=False to train a new network.",
-                UserWarning,
-                stacklevel=4,
+                "fit, or set warm_start=False to train a new network."
             )
 
     def _validation_data(self, X_val, y_val):

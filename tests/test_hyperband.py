@@ -182,10 +182,12 @@ def test_parallel_rounds_give_the_serial_results(toy):
 @pytest.mark.filterwarnings("ignore:The total space of parameters")
 def test_failed_fits_score_error_score_and_never_survive(toy):
     X, y = toy
-    with pytest.warns(FitFailedWarning, match="3 of the 9 fits"):
+    with pytest.warns(FitFailedWarning, match="3 of the 9 fits") as w:
         search = HyperbandSearchCV(
             EpochCounter(), {"quality": [0.1, -1.0, 0.9]}, max_epochs=3, cv=3
         ).fit(X, y)
+    failures = [r for r in w if r.category is FitFailedWarning]
+    assert [r.filename for r in failures] == [__file__]  # the user's call of fit
     assert np.isnan(search.cv_results_["mean_test_score"][1])
     assert search.best_params_ == {"quality": 0.9, "epochs": 3}
 

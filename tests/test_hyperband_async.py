@@ -264,13 +264,15 @@ def test_async_failures(toy):
     # a warning per rung as in the synchronous rounds, and their quota is
     # still filled.
     with (
-        pytest.warns(FitFailedWarning, match="9 of the 9 fits"),
+        pytest.warns(FitFailedWarning, match="9 of the 9 fits") as w,
         pytest.warns(FitFailedWarning, match="3 of the 3 fits"),
     ):
         failing = search("async", refit=False).set_params(
             estimator=EpochCounter(fail_after=1)
         )
         failing.fit(X, y)
+    failures = [r for r in w if r.category is FitFailedWarning]
+    assert {r.filename for r in failures} == {__file__}  # the user's call of fit
     assert failing.n_candidates_ == [9, 3, 1]
     assert np.isnan(failing.cv_results_["mean_test_score"][9:]).all()
     with pytest.raises(ValueError, match="diverged"):

@@ -341,8 +341,10 @@ def test_conv_net_warns_on_flattened_non_square_images(tiny_images):
     X, y = tiny_images
     wide = np.hstack([X, X[:, :112]])  # 896 features: 28 x 32 images?
     clf = ConvNetClassifier(filters=(4,), dense_units=(), epochs=1, random_state=0)
-    with pytest.warns(UserWarning, match="image_shape"):
+    with pytest.warns(UserWarning, match="image_shape") as w:
         clf.fit(wide, y)
+    # At the user's fit, not at scikit-learn's fit wrapper or the package.
+    assert {r.filename for r in w} == {__file__}
     fitted = clf.set_params(image_shape=(28, 32))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

@@ -84,8 +84,21 @@ def test_min_max_scaled_pixels_are_scaled_like_uint8(split):
 def test_later_fit_on_differently_scaled_images_warns(split):
     X, _, y, _ = split
     estimator = _small().fit(X, y)
-    with pytest.warns(UserWarning, match="scaled by 1"):
+    with pytest.warns(UserWarning, match="scaled by 1") as w:
         estimator.partial_fit(X / 255.0, y)
+    assert [r.filename for r in w] == [__file__]
+
+
+def test_fit_on_values_beyond_8_bit_warns_at_the_users_line(split):
+    X, _, y, _ = split
+    for method in ("fit", "partial_fit"):
+        with pytest.warns(UserWarning, match="not 8-bit pixels") as w:
+            getattr(_small(), method)(
+                X * 16.0,
+                y,
+                **({"classes": np.unique(y)} if method == "partial_fit" else {}),
+            )
+        assert [r.filename for r in w] == [__file__], method
 
 
 # -- warm starts apply what the user set ---------------------------------------------

@@ -17,7 +17,6 @@ survivors of each round, and refits the best.
 
 import gc
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -45,6 +44,7 @@ from .._sklearn_compat import (
     format_results,
     scorer_accepts_sample_weight,
 )
+from .._warn import warn_user
 from ._asha import Ladder, run_asha
 from ._names import epochs_parameter, warm_start_parameter
 from ._rounds import Fits, mean_scores, run_round, score_keys
@@ -730,11 +730,10 @@ class HyperbandSearchCV(BaseSearchCV):
                 f"All the {len(out)} fits of the first round failed; the first "
                 f"error was:\n{failed[0]}"
             )
-        warnings.warn(
+        warn_user(
             f"{len(failed)} of the {len(out)} fits of a round failed and score "
             f"error_score={self.error_score!r}; the first error was:\n{failed[0]}",
             FitFailedWarning,
-            stacklevel=5,  # the user's call of fit
         )
 
     def _refit(self, X, y, base, fits, brackets):
