@@ -211,6 +211,8 @@ def test_server_error_is_retried_then_next_mirror(server, monkeypatch, data_home
         "retry 1 of 2).",
         "retry 2 of 2).",
     ] * 2
+    # At the user's call of the fetcher, not inside the package.
+    assert {w.filename for w in record} == {__file__}
     assert server.requests.count("/busy/t10k-images-idx3-ubyte.gz") == 3
 
 
@@ -318,8 +320,9 @@ def test_corrupt_cached_file_is_downloaded_again(server, monkeypatch, data_home)
     (folder / FILENAMES["train_images"]).write_bytes(b"not a gzip file")
     (folder / FILENAMES["train_labels"]).write_bytes(GZIPPED["train_labels"])
 
-    with pytest.warns(UserWarning, match="is corrupt .*downloading it again"):
+    with pytest.warns(UserWarning, match="is corrupt .*downloading it again") as w:
         bunch = fetch_fashion_mnist(data_home=data_home)
+    assert [r.filename for r in w] == [__file__]
     _check_bunch(bunch)
     assert server.requests == ["/a/train-images-idx3-ubyte.gz"]
     assert (folder / FILENAMES["train_images"]).read_bytes() == GZIPPED["train_images"]
@@ -395,8 +398,9 @@ def test_corrupt_system_copy_is_skipped(server, monkeypatch, tmp_path, data_home
     _use_mirrors(monkeypatch, server.mirror("a"))
     monkeypatch.setattr(_fetchers, "FASHION_MNIST_SYSTEM_DIRS", (str(system),))
 
-    with pytest.warns(UserWarning, match="Skipping the system copy .*left untouched"):
+    with pytest.warns(UserWarning, match="Skipping the system copy .*untouched") as w:
         bunch = fetch_fashion_mnist(data_home=data_home)
+    assert [r.filename for r in w] == [__file__]
     _check_bunch(bunch)
     assert corrupt.read_bytes() == gzip.compress(CONTENT["train_images"][:-1], mtime=0)
     assert server.requests == ["/a/train-images-idx3-ubyte.gz"]

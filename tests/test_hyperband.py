@@ -210,6 +210,24 @@ def test_failed_fits_score_error_score_and_never_survive(toy):
         HyperbandSearchCV(failing, {}, max_epochs=3, error_score="raise").fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+@pytest.mark.filterwarnings("ignore:The total space of parameters")
+def test_failed_scoring_warns_at_the_users_fit(toy):
+    X, y = toy
+
+    def broken(estimator, X, y):
+        raise RuntimeError("scorer broke")
+
+    search = HyperbandSearchCV(
+        EpochCounter(), {"quality": [0.1, 0.9]}, max_epochs=1, cv=2, refit=False
+    ).set_params(scoring=broken)
+    with pytest.warns(UserWarning, match="(?s)Scoring failed.*scorer broke") as w:
+        search.fit(X, y)
+    failures = [r for r in w if "Scoring failed" in str(r.message)]
+    assert {r.filename for r in failures} == {__file__}
+    assert np.isnan(search.cv_results_["mean_test_score"]).all()
+
+
 @pytest.mark.filterwarnings("ignore:The total space of parameters")
 def test_invalid_searches(toy):
     X, y = toy

@@ -18,9 +18,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import warnings
 import zlib
 from collections import namedtuple
+
+from .._warn import warn_user
 
 RemoteFileMetadata = namedtuple(
     "RemoteFileMetadata", ["filename", "mirrors", "sha256", "n_bytes"]
@@ -134,10 +135,9 @@ def _download_with_retries(url, destination, n_retries, delay):
         if attempt >= n_retries:
             return reason
         attempt += 1
-        warnings.warn(
+        warn_user(
             f"Downloading {url} failed: {reason}; retrying in {delay:g} s "
-            f"(retry {attempt} of {n_retries}).",
-            stacklevel=2,
+            f"(retry {attempt} of {n_retries})."
         )
         time.sleep(delay)
 
@@ -230,17 +230,15 @@ def fetch_file(
         try:
             raw = _read_verified(system_path, remote)
         except (_CorruptFileError, OSError) as exc:
-            warnings.warn(
+            warn_user(
                 f"Skipping the system copy {system_path!r} of {dataset}, which is "
-                f"unusable ({exc}); it is left untouched.",
-                stacklevel=2,
+                f"unusable ({exc}); it is left untouched."
             )
             continue
         if corrupt is not None:
-            warnings.warn(
+            warn_user(
                 f"Ignoring the corrupt file {path!r} ({corrupt}) and using "
-                f"{system_path!r} instead; delete the corrupt file.",
-                stacklevel=2,
+                f"{system_path!r} instead; delete the corrupt file."
             )
         return system_path, raw
 
@@ -251,10 +249,8 @@ def fetch_file(
                 f"and call again with download_if_missing=True to download it "
                 f"again, or replace it by a good copy{hint}."
             )
-        warnings.warn(
-            f"The {dataset} file {path!r} is corrupt ({corrupt}); downloading it "
-            f"again.",
-            stacklevel=2,
+        warn_user(
+            f"The {dataset} file {path!r} is corrupt ({corrupt}); downloading it again."
         )
     elif not download_if_missing:
         searched = "".join(

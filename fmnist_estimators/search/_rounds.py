@@ -12,7 +12,6 @@ import dataclasses
 import pickle
 import time
 import traceback
-import warnings
 
 import numpy as np
 from sklearn import get_config
@@ -28,6 +27,7 @@ from .._sklearn_compat import (
     safe_indexing,
     scorer_accepts_sample_weight,
 )
+from .._warn import warn_user
 
 __all__ = ["Fits", "mean_scores", "run_round", "score_keys", "train_and_score"]
 
@@ -214,11 +214,10 @@ def _score(model, X, y, params, fits):
     except Exception:
         if error_score == "raise":
             raise
-        warnings.warn(
+        warn_user(
             f"Scoring failed and scores error_score={error_score!r}:\n"
             f"{traceback.format_exc()}",
             UserWarning,
-            stacklevel=2,
         )
         if isinstance(scorer, dict):
             return dict.fromkeys(scorer, error_score)
