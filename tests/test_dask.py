@@ -102,6 +102,25 @@ def test_local_cluster_workers_run_without_the_profiler():
     assert dask.config.get(key) == before
 
 
+def test_local_cluster_workers_keep_glibcs_malloc_trimming(monkeypatch):
+    import os
+
+    # dask's MALLOC_TRIM_THRESHOLD_=65536 made a search's fits a fifth
+    # slower; dask also writes it into the environment of the process that
+    # starts the cluster, and later worker processes (joblib's) inherit it.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with dask_backend(n_workers=1) as client:
+        trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        assert set(trim.values()) == {None}
+        assert set(client.run(os.environ.get, "OMP_NUM_THREADS").values()) == {"1"}
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    # A value the user set is theirs: the workers inherit it.
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    with dask_backend(n_workers=1) as client:
+        trim = client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        assert set(trim.values()) == {"1048576"}
+
+
 @pytest.mark.slow
 def test_cross_family_search_on_dask_with_a_network(data, cluster):
     X, y = data
