@@ -2,6 +2,7 @@
 
 import importlib.util
 import inspect
+import os
 import warnings
 from pathlib import Path
 
@@ -17,12 +18,16 @@ def _library_folder(name):
 
 # The libraries that sit between a user's line and the package: scikit-learn's
 # fit wrapper, ``score`` and searches, joblib's workers, Keras calling a
-# callback. A warning skips their frames as it skips the package's own.
-_SKIPPED = (_PACKAGE,) + tuple(
-    folder
-    for folder in map(
-        _library_folder, ("sklearn", "joblib", "scikeras", "keras", "tensorflow")
-    )
+# callback. A warning skips their frames as it skips the package's own. Each
+# folder ends with a separator, so that keras_tuner or tensorflow_datasets,
+# which share a prefix with Keras and TensorFlow, are not skipped too.
+_SKIPPED = tuple(
+    os.path.join(folder, "")
+    for folder in [_PACKAGE]
+    + [
+        _library_folder(name)
+        for name in ("sklearn", "joblib", "scikeras", "keras", "tensorflow")
+    ]
     if folder is not None
 )
 
