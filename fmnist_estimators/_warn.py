@@ -1,5 +1,6 @@
 """Warnings attributed to the user's code, however deep the package raised them."""
 
+import contextlib
 import importlib.util
 import inspect
 import os
@@ -29,6 +30,10 @@ _SKIPPED = tuple(
         for name in ("sklearn", "joblib", "scikeras", "keras", "tensorflow")
     ]
     if folder is not None
+) + (
+    # The package's context managers (``with`` around a fallback) run their
+    # body's warnings through contextlib's frames.
+    contextlib.__file__,
 )
 
 

@@ -14,8 +14,8 @@ TensorFlow or scikeras name (``tests/test_private_names.py`` checks it).
 import contextlib
 import functools
 import threading
-import warnings
 
+from .._warn import warn_user
 from ._runtime import keras, tf
 
 # name -> what the package loses without it (said in the fallback warning).
@@ -129,13 +129,12 @@ def available(*names):
     for name in missing:
         if name not in _warned:
             _warned.add(name)
-            warnings.warn(
+            warn_user(
                 f"{_qualified(name)} is not in Keras {keras.__version__} with "
                 f"TensorFlow {tf.__version__}: {PRIVATE_NAMES[name]}. "
                 "fmnist_estimators was tested with Keras 3.7-3.15 and "
                 "TensorFlow 2.16-2.21.",
                 RuntimeWarning,
-                stacklevel=3,
             )
     return not missing
 
