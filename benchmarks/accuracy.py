@@ -82,6 +82,11 @@ CONFIGURATIONS = {
         'ConvNetClassifier.from_preset("digits")',
         lambda seed: ConvNetClassifier.from_preset("digits", random_state=seed),
     ),
+    "mnist_cnn_best": (
+        "mnist",
+        'ConvNetClassifier.from_preset("digits_best")',
+        lambda seed: ConvNetClassifier.from_preset("digits_best", random_state=seed),
+    ),
     "mnist_dense": (
         "mnist",
         "DenseNetClassifier, two layers of 1,024, shifted digits",

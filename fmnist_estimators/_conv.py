@@ -92,6 +92,15 @@ PRESETS |= {
     # digits, never mirrored (a mirrored digit is another symbol or none).
     "digits": {**PRESETS["fast"], "augmentation": "shift", "epochs": 10},
 }
+# The "best_cpu" network for digits in a budget of about 3 F: shifts but no
+# mirroring (so no mirror-image averaging at predict time), 6 epochs: 99.60 %
+# on a validation sixth of MNIST's training set.
+PRESETS["digits_best"] = {
+    **PRESETS["best_cpu"],
+    "augmentation": "shift",
+    "test_time_augmentation": None,
+    "epochs": 6,
+}
 
 
 @fill_doc
@@ -326,7 +335,8 @@ class ConvNetClassifier(BaseKerasClassifier):
         name : str
             A key of :data:`fmnist_estimators.CONVNET_PRESETS`: ``"tf_tutorial"``,
             ``"two_block"``, ``"three_conv_bn"``, ``"grouped"``,
-            ``"grouped_small"`` or ``"fast"``.
+            ``"grouped_small"``, ``"best_cpu"`` or ``"fast"`` for clothes;
+            ``"digits"`` or ``"digits_best"`` for handwritten digits.
         **params
             Constructor parameters overriding the preset's.
 

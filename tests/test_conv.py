@@ -105,6 +105,23 @@ def test_grouped_preset_architecture():
     assert model.count_params() == convs + batch_norms + 4096 * 256 + 2570
 
 
+def test_digit_presets_never_mirror():
+    # A mirrored digit is another symbol or none: shifts only in training, and
+    # no mirror-image averaging at predict time.
+    for name in ("digits", "digits_best"):
+        estimator = ConvNetClassifier.from_preset(name)
+        assert estimator.augmentation == "shift"
+        assert estimator.test_time_augmentation is None
+    # "digits_best" trains the network and recipe of "best_cpu".
+    best, best_cpu = map(ConvNetClassifier.from_preset, ["digits_best", "best_cpu"])
+    network = ["filters", "convs_per_block", "dense_units", "conv_dropout"]
+    network += ["dropout", "label_smoothing", "lr_schedule", "learning_rate"]
+    assert [getattr(best, p) for p in network] == [
+        getattr(best_cpu, p) for p in network
+    ]
+    assert best.epochs < best_cpu.epochs
+
+
 def test_unknown_preset_raises():
     with pytest.raises(ValueError, match="Unknown preset 'resnet'.*fast"):
         ConvNetClassifier.from_preset("resnet")
