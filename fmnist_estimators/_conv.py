@@ -143,6 +143,15 @@ class ConvNetClassifier(BaseKerasClassifier):
         Pooling stride; ``None`` means ``pool_size``. Pooling pads ("same") so
         small images never shrink to nothing.
 
+    pool_before_activation : bool, default=False
+        Pool the output of each block's last convolution before its batch
+        norm and activation rather than at the end of the block, so that they
+        run on a quarter of the values (2x2 pooling): ``"fast"``'s training
+        epoch takes about three quarters of the time. Max pooling commutes
+        with ReLU, but batch norm's statistics become those of the pooled
+        values: another network, whose accuracy is measured anew (the same
+        for ``"fast"`` on a validation split).
+
     global_pooling : bool, default=False
         Global average pooling instead of flattening before the dense head:
         far fewer parameters.
@@ -228,6 +237,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         "pooling": [StrOptions({"max", "avg"}), None],
         "pool_size": [Interval(Integral, 1, None, closed="left")],
         "pool_strides": [Interval(Integral, 1, None, closed="left"), None],
+        "pool_before_activation": ["boolean"],
         "global_pooling": ["boolean"],
         "conv_activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
@@ -255,6 +265,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         pooling="max",
         pool_size=2,
         pool_strides=None,
+        pool_before_activation=False,
         global_pooling=False,
         conv_activation="relu",
         batch_norm=False,
@@ -294,6 +305,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         self.pooling = pooling
         self.pool_size = pool_size
         self.pool_strides = pool_strides
+        self.pool_before_activation = pool_before_activation
         self.global_pooling = global_pooling
         self.conv_activation = conv_activation
         self.batch_norm = batch_norm
@@ -390,6 +402,7 @@ class ConvNetClassifier(BaseKerasClassifier):
             "pooling": self.pooling,
             "pool_size": self.pool_size,
             "pool_strides": self.pool_strides or self.pool_size,
+            "pool_before_activation": self.pool_before_activation,
             "global_pooling": self.global_pooling,
             "conv_activation": self.conv_activation,
             "batch_norm": self.batch_norm,

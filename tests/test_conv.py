@@ -3,7 +3,7 @@
 import pickle
 
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier
 from sklearn.model_selection import StratifiedKFold, check_cv
 
@@ -20,6 +20,7 @@ ARCHITECTURE = dict(
     pooling="avg",
     pool_size=3,
     pool_strides=2,
+    pool_before_activation=True,
     global_pooling=True,
     conv_activation="elu",
     batch_norm=True,
@@ -198,6 +199,36 @@ def test_pooling_options(pooling, tiny_images):
     flattened = 28 * 28 * 4 if pooling is None else 14 * 14 * 4
     flatten = estimator.model_.layers[types.index("Flatten")]
     assert flatten.output.shape == (None, flattened)
+
+
+def test_pool_before_activation_pools_each_blocks_last_convolution(tiny_images):
+    params = dict(FAST, filters=(4, 8), convs_per_block=(1, 2), batch_norm=True)
+    early = ConvNetClassifier(**params, pool_before_activation=True).fit(*tiny_images)
+    late = ConvNetClassifier(**params).fit(*tiny_images)
+    block = ["Conv2D", "FusedBatchNormalization", "Activation"]
+    pooled = ["Conv2D", "MaxPooling2D", "FusedBatchNormalization", "Activation"]
+    types = _layer_types(early)
+    start = types.index("Conv2D")
+    assert types[start : start + 12] == pooled + block + pooled
+    # Batch norm and the activation run on the pooled 14x14 maps; no weight
+    # changes shape.
+    norm = early.model_.layers[start + 2]
+    assert norm.input.shape == (None, 14, 14, 4)
+    assert early.model_.count_params() == late.model_.count_params()
+
+
+@pytest.mark.parametrize("pooling", ["max", None])
+def test_pool_before_activation_is_the_same_function_without_batch_norm(
+    pooling, tiny_images
+):
+    # Max pooling commutes with ReLU: with the same weights, both orders give
+    # the same probabilities (up to float32 rounding of the softmax).
+    X, y = tiny_images
+    late = ConvNetClassifier(**FAST, pooling=pooling).fit(X, y)
+    early = ConvNetClassifier(**FAST, pooling=pooling, pool_before_activation=True)
+    early.fit(X, y)
+    early.model_.set_weights(late.model_.get_weights())
+    assert_allclose(early.predict_proba(X), late.predict_proba(X), atol=1e-6)
 
 
 def test_convs_per_block_per_block(tiny_images):

@@ -251,6 +251,7 @@ def conv_net(
     conv_activation,
     batch_norm,
     conv_dropout,
+    pool_before_activation=False,
     dense_units,
     activation,
     dropout,
@@ -266,8 +267,12 @@ def conv_net(
     x = scale_pixels(inputs, pixel_scale)
     x = _augment(x, augmentation, next_seed) if augmentation else x
     pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
+    # Pooling a block's last convolution before its batch norm and activation
+    # leaves them a quarter of the values (2x2 pooling); max pooling commutes
+    # with the activation, not with batch norm's statistics.
+    pool_early = bool(pooling) and pool_before_activation
     for n_filters, n_convs in zip(filters, convs_per_block):
-        for _ in range(n_convs):
+        for index in range(n_convs):
             x = keras.layers.Conv2D(
                 n_filters,
                 kernel_size,
@@ -275,10 +280,12 @@ def conv_net(
                 kernel_initializer=initializer(kernel_initializer, next_seed()),
                 use_bias=not batch_norm,
             )(x)
+            if pool_early and index == n_convs - 1:
+                x = pool[pooling](pool_size, pool_strides, padding="same")(x)
             if batch_norm:
                 x = FusedBatchNormalization(momentum=BN_MOMENTUM)(x)
             x = keras.layers.Activation(conv_activation)(x)
-        if pooling:
+        if pooling and not pool_early:
             x = pool[pooling](pool_size, pool_strides, padding="same")(x)
         if conv_dropout:
             x = keras.layers.Dropout(conv_dropout, seed=next_seed())(x)
