@@ -23,7 +23,7 @@ Training mode (``--train PRESET``)
 
 Usage::
 
-    python benchmarks/bench_conv.py                      # timing, 5 presets
+    python benchmarks/bench_conv.py                      # timing, 6 presets
     python benchmarks/bench_conv.py --include-grouped    # also the wide one
     python benchmarks/bench_conv.py --train fast         # preset's own epochs
     python benchmarks/bench_conv.py --train grouped_small --epochs 15
@@ -50,7 +50,14 @@ from _common import (
 
 from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier
 
-TIMED_PRESETS = ["tf_tutorial", "two_block", "three_conv_bn", "grouped_small", "fast"]
+TIMED_PRESETS = [
+    "tf_tutorial",
+    "two_block",
+    "three_conv_bn",
+    "grouped_small",
+    "fast",
+    "fast_plus",
+]
 N_FULL = 60_000
 
 

@@ -95,7 +95,8 @@ def preset_point(configuration, seed, accuracy, train_s, f_s, source):
 
 
 def summary_points(path):
-    """Points of the accuracy.py runs summarised in one JSON file."""
+    """Points of the accuracy.py runs summarised in one JSON file; a run from
+    another session than the file's ``F_s`` carries its own ``F_s``."""
     summary = json.loads(Path(path).read_text())
     return [
         preset_point(
@@ -103,7 +104,7 @@ def summary_points(path):
             run["random_state"],
             run["test_accuracy"],
             run["train_s"],
-            summary["F_s"],
+            run.get("F_s", summary["F_s"]),
             Path(path).name,
         )
         for run in summary["runs"]
@@ -140,6 +141,12 @@ STYLE = {
 }
 
 
+def _crowds(point, other):
+    """Whether ``other`` sits just above ``point``, where its label would go."""
+    above = 0 < other["test_accuracy"] - point["test_accuracy"] < 0.0025
+    return above and 1 / 1.2 < other["fit_F"] / point["fit_F"] < 1.2
+
+
 def plot(points, path):
     """Accuracy against fit time in F, log-scaled, with the reference lines."""
     import matplotlib
@@ -158,11 +165,14 @@ def plot(points, path):
             **style,
         )
         for p in mine:
+            # The lower of two close points is labelled on its left.
+            left = any(_crowds(p, other) for other in points)
             ax.annotate(
                 p["label"],
                 (p["fit_F"], 100 * p["test_accuracy"]),
-                xytext=(5, -3),
+                xytext=(-5 if left else 5, -3),
                 textcoords="offset points",
+                ha="right" if left else "left",
                 fontsize=7,
             )
     for name, value in REFERENCES.items():

@@ -92,6 +92,11 @@ PRESETS |= {
     # digits, never mirrored (a mirrored digit is another symbol or none).
     "digits": {**PRESETS["fast"], "augmentation": "shift", "epochs": 10},
 }
+# "fast" pooled before each block's batch norm and activation, which saves a
+# fifth of its epoch, spent on 10 epochs instead of 8: about the time of
+# "fast" (1 F). Chosen on a validation sixth of the training set (93.53 %
+# against 93.27 % for "fast").
+PRESETS["fast_plus"] = {**PRESETS["fast"], "pool_before_activation": True, "epochs": 10}
 # The "best_cpu" network for digits in a budget of about 3 F: shifts but no
 # mirroring (so no mirror-image averaging at predict time), 6 epochs: 99.60 %
 # on a validation sixth of MNIST's training set.
@@ -150,7 +155,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         epoch takes about three quarters of the time. Max pooling commutes
         with ReLU, but batch norm's statistics become those of the pooled
         values: another network, whose accuracy is measured anew (the same
-        for ``"fast"`` on a validation split).
+        for ``"fast"`` on a validation split). ``"fast_plus"`` uses it.
 
     global_pooling : bool, default=False
         Global average pooling instead of flattening before the dense head:
@@ -347,8 +352,8 @@ class ConvNetClassifier(BaseKerasClassifier):
         name : str
             A key of :data:`fmnist_estimators.CONVNET_PRESETS`: ``"tf_tutorial"``,
             ``"two_block"``, ``"three_conv_bn"``, ``"grouped"``,
-            ``"grouped_small"``, ``"best_cpu"`` or ``"fast"`` for clothes;
-            ``"digits"`` or ``"digits_best"`` for handwritten digits.
+            ``"grouped_small"``, ``"best_cpu"``, ``"fast"`` or ``"fast_plus"``
+            for clothes; ``"digits"`` or ``"digits_best"`` for handwritten digits.
         **params
             Constructor parameters overriding the preset's.
 

@@ -106,6 +106,13 @@ def test_grouped_preset_architecture():
     assert model.count_params() == convs + batch_norms + 4096 * 256 + 2570
 
 
+def test_fast_plus_is_fast_pooled_early_with_more_epochs():
+    fast, plus = CONVNET_PRESETS["fast"], CONVNET_PRESETS["fast_plus"]
+    changed = {key for key in fast | plus if fast.get(key) != plus.get(key)}
+    assert changed == {"pool_before_activation", "epochs"}
+    assert plus["pool_before_activation"] and plus["epochs"] > fast["epochs"]
+
+
 def test_digit_presets_never_mirror():
     # A mirrored digit is another symbol or none: shifts only in training, and
     # no mirror-image averaging at predict time.
