@@ -65,6 +65,7 @@ def test_clone_keeps_every_architecture_parameter():
         (dict(augmentation="rotate"), "augmentation"),
         (dict(conv_activation="nope"), "conv_activation"),
         (dict(filters=(4, 0)), "filters"),
+        (dict(pool_before_activation="yes"), "pool_before_activation"),
         (dict(filters=(4, 8), convs_per_block=(1, 2, 3)), "convs_per_block"),
     ],
 )
