@@ -242,6 +242,62 @@ def test_batch_norm_statistics_are_the_training_batches_average(split):
     assert_allclose(norm.moving_variance.numpy(), features.var(axis=0), atol=atol)
 
 
+def test_batch_norm_statistics_over_unequal_chunks_are_exact(split):
+    # More rows than one chunk: each batch norm normalizes a chunk with that
+    # chunk's statistics, as in training, and its moving statistics become
+    # the average over every row (a chunk counts in proportion to its rows).
+    import keras
+
+    from fmnist_estimators._keras._batch_norm import (
+        BATCH_NORM_CHUNK,
+        recompute_batch_norm,
+    )
+
+    X, _, y, _ = split
+    estimator = DenseNetClassifier((8, 6), batch_norm=True, epochs=1, batch_size=50)
+    model = estimator.set_params(random_state=0).fit(X, y).model_
+    rng = np.random.default_rng(0)
+    rows = np.tile(X, (4, 1))[: BATCH_NORM_CHUNK + 300]
+    rows = (rows + rng.normal(0.0, 10.0, rows.shape)).astype(np.float32)
+    recompute_batch_norm(model, rows, seed=0)
+
+    # The reference in float64, each chunk through the layers in order.
+    sums, scale = {}, {}
+    for chunk in (rows[:BATCH_NORM_CHUNK], rows[BATCH_NORM_CHUNK:]):
+        x = chunk
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            if not isinstance(layer, keras.layers.BatchNormalization):
+                x = np.asarray(layer(x, training=False))
+                continue
+            x64 = np.asarray(x, dtype=np.float64)
+            mean, variance = x64.mean(axis=0), x64.var(axis=0)
+            total = sums.setdefault(layer.name, [0.0, 0.0])
+            total[0] += len(chunk) * mean
+            total[1] += len(chunk) * variance
+            scale[layer.name] = max(scale.get(layer.name, 0.0), np.abs(x64).max())
+            normalized = (x64 - mean) / np.sqrt(variance + layer.epsilon)
+            x = (layer.gamma.numpy() * normalized + layer.beta.numpy()).astype(
+                np.float32
+            )
+    norms = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert len(norms) == 2
+    for norm in norms:
+        mean, variance = (total / len(rows) for total in sums[norm.name])
+        # float32 sums over a chunk of 1,024 rows, and the chunk's normalized
+        # values feeding the next layer: 1e-4 of the largest input's size
+        # bounds their rounding, far below what a chunk weighted wrongly moves.
+        size = scale[norm.name]
+        assert_allclose(norm.moving_mean.numpy(), mean, atol=1e-4 * size)
+        assert_allclose(norm.moving_variance.numpy(), variance, atol=1e-4 * size**2)
+    assert all(norm.momentum == 0.9 for norm in norms)
+
+
 # -- scikit-learn's output API and a quiet console -----------------------------------
 
 

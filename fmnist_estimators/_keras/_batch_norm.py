@@ -49,46 +49,50 @@ def _chunks(X, seed):
         yield tf.cast(X[rows[start : start + BATCH_NORM_CHUNK]], tf.float32)
 
 
-def _recompute_along_chain(chain, norms, X, seed):
-    """Exact statistics layer by layer: every earlier batch norm normalizes
-    with its chunk's statistics as in training, every other layer runs in
-    inference mode (no dropout, no augmentation)."""
-    totals = {id(layer): [0.0, 0.0] for layer in norms}
-    n_rows = 0
-    for x in _chunks(X, seed):
-        weight = int(x.shape[0])
-        n_rows += weight
-        for layer in chain:
-            if id(layer) in totals:
-                axis = layer.axis % len(x.shape)
-                axes = [i for i in range(len(x.shape)) if i != axis]
-                mean, variance = tf.nn.moments(x, axes)
-                totals[id(layer)][0] += weight * mean
-                totals[id(layer)][1] += weight * variance
-                x = layer(x, training=True)
-            else:
-                x = layer(x, training=False)
+def _averaged_chunks(norms, X, seed):
+    """:func:`_chunks`, each set up so that a training-mode call of a layer of
+    ``norms`` leaves its moving statistics the mean of the chunks' so far.
+
+    Batch norm's own moving-average update does the averaging: with momentum
+    ``n / (n + m)`` at a chunk of ``m`` rows after ``n`` rows, the statistics
+    of every chunk count in proportion to its rows. It computes each chunk's
+    statistics once, in the layer's own (fused) kernel, with the biased
+    variance as Keras does.
+    """
+    momenta = [layer.momentum for layer in norms]
     for layer in norms:
-        mean, variance = totals[id(layer)]
-        layer.moving_mean.assign(mean / n_rows)
-        layer.moving_variance.assign(variance / n_rows)
+        layer.moving_mean.assign(tf.zeros_like(layer.moving_mean))
+        layer.moving_variance.assign(tf.zeros_like(layer.moving_variance))
+    n_rows = 0
+    try:
+        for x in _chunks(X, seed):
+            weight = int(x.shape[0])
+            for layer in norms:
+                layer.momentum = n_rows / (n_rows + weight)
+            n_rows += weight
+            yield x
+    finally:
+        for layer, momentum in zip(norms, momenta):
+            layer.momentum = momentum
+
+
+def _recompute_along_chain(chain, norms, X, seed):
+    """Exact statistics layer by layer: every batch norm that trains
+    normalizes with its chunk's statistics as in training, every other layer
+    runs in inference mode (no dropout, no augmentation)."""
+    trained = {id(layer) for layer in norms}
+    for x in _averaged_chunks(norms, X, seed):
+        for layer in chain:
+            x = layer(x, training=id(layer) in trained)
 
 
 def _recompute_by_averaging(model, norms, X, seed):
     """Any other graph (branches, residual connections, a backbone inside):
     forward passes in training mode, each trained batch norm averaging its
-    statistics over the chunks (momentum ``i / (i + 1)`` at chunk ``i`` makes
-    the moving statistics the chunks' mean). Frozen batch norm layers run in
-    inference mode in training mode too, and keep their statistics."""
-    momenta = [layer.momentum for layer in norms]
-    try:
-        for index, x in enumerate(_chunks(X, seed)):
-            for layer in norms:
-                layer.momentum = index / (index + 1)
-            model(x, training=True)
-    finally:
-        for layer, momentum in zip(norms, momenta):
-            layer.momentum = momentum
+    statistics over the chunks. Frozen batch norm layers run in inference
+    mode in training mode too, and keep their statistics."""
+    for x in _averaged_chunks(norms, X, seed):
+        model(x, training=True)
 
 
 def recompute_batch_norm(model, X, *, seed=None):
