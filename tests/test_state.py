@@ -298,6 +298,26 @@ def test_batch_norm_statistics_over_unequal_chunks_are_exact(split):
     assert all(norm.momentum == 0.9 for norm in norms)
 
 
+def test_batch_norm_keeps_its_momentum_when_the_recomputation_fails(split):
+    # The recomputation sets each batch norm's momentum chunk by chunk; a
+    # forward pass that fails must not leave a layer training with it.
+    import keras
+
+    from fmnist_estimators._keras._batch_norm import recompute_batch_norm
+
+    X, _, y, _ = split
+    estimator = DenseNetClassifier((8,), batch_norm=True, epochs=1, batch_size=50)
+    model = estimator.set_params(random_state=0).fit(X, y).model_
+    with pytest.raises(Exception):  # noqa: B017 (TensorFlow's own error type)
+        recompute_batch_norm(model, X[:, :100], seed=0)
+    norms = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert norms and all(norm.momentum == 0.9 for norm in norms)
+
+
 # -- scikit-learn's output API and a quiet console -----------------------------------
 
 

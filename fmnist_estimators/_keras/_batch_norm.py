@@ -9,6 +9,8 @@ trained to the mean and variance of its inputs over training images,
 computed with the final weights.
 """
 
+from contextlib import closing
+
 from ._build import layer_chain
 from ._runtime import keras, np, tf
 
@@ -57,7 +59,8 @@ def _averaged_chunks(norms, X, seed):
     ``n / (n + m)`` at a chunk of ``m`` rows after ``n`` rows, the statistics
     of every chunk count in proportion to its rows. It computes each chunk's
     statistics once, in the layer's own (fused) kernel, with the biased
-    variance as Keras does.
+    variance as Keras does. Close it (``contextlib.closing``) so that the
+    layers get their momentum back also when a forward pass fails.
     """
     momenta = [layer.momentum for layer in norms]
     for layer in norms:
@@ -81,9 +84,10 @@ def _recompute_along_chain(chain, norms, X, seed):
     normalizes with its chunk's statistics as in training, every other layer
     runs in inference mode (no dropout, no augmentation)."""
     trained = {id(layer) for layer in norms}
-    for x in _averaged_chunks(norms, X, seed):
-        for layer in chain:
-            x = layer(x, training=id(layer) in trained)
+    with closing(_averaged_chunks(norms, X, seed)) as chunks:
+        for x in chunks:
+            for layer in chain:
+                x = layer(x, training=id(layer) in trained)
 
 
 def _recompute_by_averaging(model, norms, X, seed):
@@ -91,8 +95,9 @@ def _recompute_by_averaging(model, norms, X, seed):
     forward passes in training mode, each trained batch norm averaging its
     statistics over the chunks. Frozen batch norm layers run in inference
     mode in training mode too, and keep their statistics."""
-    for x in _averaged_chunks(norms, X, seed):
-        model(x, training=True)
+    with closing(_averaged_chunks(norms, X, seed)) as chunks:
+        for x in chunks:
+            model(x, training=True)
 
 
 def recompute_batch_norm(model, X, *, seed=None):
