@@ -221,20 +221,28 @@ def test_batch_norm_network_is_sound_after_a_few_steps(split):
     assert estimator.score(X_test, y_test) > 0.3
 
 
+def _batch_norm_network(X, y, hidden):
+    """A fitted dense network with batch norm: its model and batch norm layers."""
+    import keras
+
+    estimator = DenseNetClassifier(hidden, batch_norm=True, epochs=1, batch_size=50)
+    model = estimator.set_params(random_state=0).fit(X, y).model_
+    norms = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    return model, norms
+
+
 def test_batch_norm_statistics_are_the_training_batches_average(split):
     import keras
 
     X, _, y, _ = split
-    estimator = DenseNetClassifier((8,), batch_norm=True, epochs=1, batch_size=50)
-    estimator.set_params(random_state=0).fit(X, y)
-    norm = next(
-        layer
-        for layer in estimator.model_.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    )
+    model, (norm,) = _batch_norm_network(X, y, (8,))
     # The batch norm's input is the first dense layer's output; all the
     # training images (fewer than BATCH_NORM_IMAGES) give its statistics.
-    dense = keras.Model(estimator.model_.inputs, norm.input)
+    dense = keras.Model(model.inputs, norm.input)
     features = np.asarray(dense.predict_on_batch(X), dtype=np.float64)
     # float32 sums over 400 images: a few ulps of the largest feature.
     atol = 1e-5 * np.abs(features).max()
@@ -254,8 +262,7 @@ def test_batch_norm_statistics_over_unequal_chunks_are_exact(split):
     )
 
     X, _, y, _ = split
-    estimator = DenseNetClassifier((8, 6), batch_norm=True, epochs=1, batch_size=50)
-    model = estimator.set_params(random_state=0).fit(X, y).model_
+    model, norms = _batch_norm_network(X, y, (8, 6))
     rng = np.random.default_rng(0)
     rows = np.tile(X, (4, 1))[: BATCH_NORM_CHUNK + 300]
     rows = (rows + rng.normal(0.0, 10.0, rows.shape)).astype(np.float32)
@@ -281,11 +288,6 @@ def test_batch_norm_statistics_over_unequal_chunks_are_exact(split):
             x = (layer.gamma.numpy() * normalized + layer.beta.numpy()).astype(
                 np.float32
             )
-    norms = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
     assert len(norms) == 2
     for norm in norms:
         mean, variance = (total / len(rows) for total in sums[norm.name])
@@ -301,20 +303,12 @@ def test_batch_norm_statistics_over_unequal_chunks_are_exact(split):
 def test_batch_norm_keeps_its_momentum_when_the_recomputation_fails(split):
     # The recomputation sets each batch norm's momentum chunk by chunk; a
     # forward pass that fails must not leave a layer training with it.
-    import keras
-
     from fmnist_estimators._keras._batch_norm import recompute_batch_norm
 
     X, _, y, _ = split
-    estimator = DenseNetClassifier((8,), batch_norm=True, epochs=1, batch_size=50)
-    model = estimator.set_params(random_state=0).fit(X, y).model_
+    model, norms = _batch_norm_network(X, y, (8,))
     with pytest.raises(Exception):  # noqa: B017 (TensorFlow's own error type)
         recompute_batch_norm(model, X[:, :100], seed=0)
-    norms = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
     assert norms and all(norm.momentum == 0.9 for norm in norms)
 
 
