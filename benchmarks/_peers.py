@@ -35,7 +35,14 @@ SPACE = {
 #: Hyperband's shape for every tool that has one.
 MAX_EPOCHS, FACTOR, N_FOLDS = 27, 3, 3
 
-TOOLS = ("hyperband_async", "hyperband_sync", "halving", "optuna", "keras_tuner")
+TOOLS = (
+    "hyperband_async",
+    "hyperband_sync",
+    "hyperband_tpe",
+    "halving",
+    "optuna",
+    "keras_tuner",
+)
 
 
 @dataclass
@@ -137,14 +144,18 @@ def halving_rounds(log, seed, n_jobs):
     )
 
 
-def hyperband(promotion, X, y, X_test, y_test, *, log, seed, n_jobs, n_brackets):
-    """:class:`HyperbandSearchCV`, asynchronous or synchronous."""
+def hyperband(
+    promotion, X, y, X_test, y_test, *, log, seed, n_jobs, n_brackets, sampler
+):
+    """:class:`HyperbandSearchCV`, asynchronous or synchronous, its candidates
+    drawn at random or from a model of the results so far (``"tpe"``)."""
     from fmnist_estimators.search import HyperbandSearchCV
 
     search = HyperbandSearchCV(
         **halving_rounds(log, seed, n_jobs),
         n_brackets=n_brackets,
         promotion=promotion,
+        sampler=sampler,
     )
     return run_cv_search(
         search,

@@ -1,4 +1,4 @@
-"""Time to accuracy against the peers: five searches of one dense network.
+"""Time to accuracy against the peers: six searches of one dense network.
 
 Each tool tunes the same dense network over the same space (hidden units
 64-512, dropout 0-0.4, batch size 32-256, a log-uniform learning rate
@@ -10,6 +10,9 @@ hyperband_async  ``HyperbandSearchCV(promotion="async")``: warm-started
                  (factor 3) and a second Hyperband bracket, 3-fold CV,
                  ``n_jobs=2``.
 hyperband_sync   the same search with ``promotion="sync"``.
+hyperband_tpe    the asynchronous search with ``sampler="tpe"``: each
+                 candidate drawn, as its first fit starts, from a model of
+                 the results so far (BOHB's Parzen estimator).
 halving          scikit-learn's ``HalvingRandomSearchCV`` on epochs (the
                  first bracket's rounds, retraining every survivor),
                  ``n_jobs=2``.
@@ -35,7 +38,7 @@ above it).
 
 Usage::
 
-    python benchmarks/bench_peers.py                       # ~5 x 5 minutes
+    python benchmarks/bench_peers.py                       # ~6 x 5 minutes
     python benchmarks/bench_peers.py --budget 60 --n-train 6000  # smoke run
     python benchmarks/bench_peers.py --tools hyperband_async optuna
 
@@ -58,11 +61,17 @@ from pathlib import Path
 from _common import RESULTS_DIR, environment, load, write_report
 from _peers import FACTOR, MAX_EPOCHS, N_FOLDS, SPACE, TOOLS
 
-OURS = ("hyperband_async", "hyperband_sync")
+# Our searches: (promotion, sampler).
+OURS = {
+    "hyperband_async": ("async", "random"),
+    "hyperband_sync": ("sync", "random"),
+    "hyperband_tpe": ("async", "tpe"),
+}
 TARGET = 0.6
 LABELS = {
     "hyperband_async": "HyperbandSearchCV, async",
     "hyperband_sync": "HyperbandSearchCV, sync",
+    "hyperband_tpe": "HyperbandSearchCV, async, TPE",
     "halving": "HalvingRandomSearchCV (epochs)",
     "optuna": "OptunaSearchCV (TPE + Hyperband pruner)",
     "keras_tuner": "keras-tuner Hyperband (1 split)",
@@ -84,9 +93,10 @@ def run_tool(args):
         warnings.filterwarnings("ignore", category=UserWarning, module="optuna")
         warnings.filterwarnings("ignore", message=".*experimental")
         if args.child in OURS:
+            promotion, sampler = OURS[args.child]
             outcome = _peers.hyperband(
-                args.child.split("_")[1], X, y, X_test, y_test, **common,
-                n_jobs=args.n_jobs, n_brackets=args.brackets,
+                promotion, X, y, X_test, y_test, **common, n_jobs=args.n_jobs,
+                n_brackets=args.brackets, sampler=sampler,
             )  # fmt: skip
         elif args.child == "halving":
             outcome = _peers.halving(X, y, X_test, y_test, **common, n_jobs=args.n_jobs)

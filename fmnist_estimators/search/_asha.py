@@ -64,10 +64,11 @@ class Ladder:
         The synchronous schedule: rung ``k`` trains to ``bracket.epochs[k]``
         and holds ``bracket.n_candidates[k]`` candidates in the end.
     candidates : list of dict
-        The bracket's parameters, by candidate.
+        The bracket's parameters, by candidate (None while not yet drawn).
     models : list of list
         Per candidate, per fold: the model to continue (a fresh clone at
-        first, None once a fit failed or the candidate is dropped).
+        first, None once a fit failed or the candidate is dropped); None for
+        a candidate not yet drawn.
     """
 
     def __init__(self, bracket, candidates, models):
@@ -81,6 +82,22 @@ class Ladder:
         self.results = [{} for _ in range(n_rungs)]
         self.scores = [{} for _ in range(n_rungs)]
         self.promoted = [[] for _ in range(n_rungs)]
+
+    @classmethod
+    def undrawn(cls, bracket):
+        """A ladder whose candidates are drawn as their first fits start."""
+        n = bracket.n_candidates[0]
+        return cls(bracket, [None] * n, [None] * n)
+
+    def history(self):
+        """Each candidate with a result: its parameters, and the epochs and
+        mean score of the furthest rung it has completed."""
+        for candidate, params in enumerate(self.candidates):
+            for rung in reversed(range(len(self.scores))):
+                score = self.scores[rung].get(candidate)
+                if score is not None:
+                    yield params, (self.bracket.epochs[rung], score)
+                    break
 
     def new_epochs(self, rung):
         """Epochs a fit of ``rung`` adds to the model its last rung left."""
@@ -96,7 +113,8 @@ class Ladder:
 
     def finish(self, task, result, model, *, factor, metric):
         """Record a finished fit; return the candidates its rung promotes now."""
-        candidate, rung, n_folds = task.candidate, task.rung, len(self.models[0])
+        candidate, rung = task.candidate, task.rung
+        n_folds = len(self.models[candidate])
         self.models[candidate][task.fold] = model
         folds = self.results[rung].setdefault(candidate, [None] * n_folds)
         folds[task.fold] = result
@@ -155,7 +173,7 @@ def fit_task(shared, model, fold, epochs, keep, config, place=None):
     return result, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
+def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0, draw=None):
     """Run the fits of every ladder, promoting candidates as ASHA does.
 
     While fewer than ``n_workers`` fits run, it submits a fit that a
@@ -182,6 +200,11 @@ def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
         The score that ranks candidates.
     verbose : int, default=0
         Above 0, print a line per candidate that completes a rung.
+    draw : callable, default=None
+        ``draw(ladder)`` returns the parameters of a new candidate of
+        ``ladder`` and its model per fold; called as the first fit of a
+        candidate not yet drawn (:meth:`Ladder.undrawn`) starts, so it can
+        use every result in so far.
     """
     queue = _Queue(ladders, len(fits.splits))
     places = _Places(pool, ladders, n_workers)
@@ -194,7 +217,9 @@ def run_asha(pool, n_workers, ladders, fits, *, factor, metric, verbose=0):
                     task = queue.pop(places.holds(slot))
                     if task is None:
                         break
-                    future = _submit(pool, shared, ladders, task, slot, places, config)
+                    future = _submit(
+                        pool, shared, ladders, task, slot, places, config, draw
+                    )
                     running[future] = task, slot
                 if not running:
                     return
@@ -320,8 +345,12 @@ class _Places:
             pass
 
 
-def _submit(pool, shared, ladders, task, slot, places, config):
+def _submit(pool, shared, ladders, task, slot, places, config, draw):
     ladder = ladders[task.ladder]
+    if ladder.candidates[task.candidate] is None:
+        params, models = draw(ladder)
+        ladder.candidates[task.candidate] = params
+        ladder.models[task.candidate] = models
     model = ladder.models[task.candidate][task.fold]
     # In flight: the fit gives back the model to keep.
     ladder.models[task.candidate][task.fold] = None

@@ -48,6 +48,7 @@ from .._warn import warn_user
 from ._asha import Ladder, run_asha
 from ._names import epochs_parameter, warm_start_parameter
 from ._rounds import Fits, mean_scores, run_round, score_keys
+from ._sampling import ParzenSampler, grid_size
 from ._schedule import (
     bracket_rounds,
     bracket_sizes,
@@ -134,6 +135,20 @@ class HyperbandSearchCV(BaseSearchCV):
         epochs, as with ``"sync"``, but not always the same candidates; see
         Notes.
 
+    sampler : {"random", "tpe"}, default="random"
+        How candidates are drawn. ``"random"``: all of them up front, from
+        ``param_distributions``, as
+        :class:`~sklearn.model_selection.RandomizedSearchCV` draws them.
+        ``"tpe"``: one at a time from a model of the results so far, as BOHB
+        [4]_ does (a multivariate tree-structured Parzen estimator): it
+        favours the parts of the space where the candidates that went
+        furthest lie, and draws a third of its candidates, and every
+        candidate until enough have results, at random. With ``promotion=
+        "async"`` a candidate is drawn as its first fit starts; with
+        ``"sync"``, a bracket's candidates are drawn before it starts, from
+        the brackets before it, so the first bracket is drawn at random. See
+        Notes.
+
     cv : int, cross-validation generator or iterable, default=3
         As in :class:`~sklearn.model_selection.GridSearchCV`; an int gives
         stratified folds for a classifier. The folds are drawn once and
@@ -156,7 +171,7 @@ class HyperbandSearchCV(BaseSearchCV):
         :func:`dask_backend`.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the sampling of candidates.
+        Seeds the sampling of candidates (and ``sampler="tpe"``'s draws).
 
     verbose : int, default=0
         Above 0, print one line per round (with ``promotion="async"``, per
@@ -363,6 +378,32 @@ class HyperbandSearchCV(BaseSearchCV):
     rows and columns as with ``"sync"``, the candidates of each round in
     the order drawn.
 
+    **Model-based sampling** (``sampler="tpe"``). A candidate that reached
+    more epochs ranks above one that stopped sooner, and among those that
+    reached the same epochs the higher mean score ranks first; the best 15 %
+    are the "good" candidates. The sampler fits a density ``l`` to the good
+    candidates and ``g`` to the others (a kernel per candidate, plus the
+    prior as one more), draws 64 points from ``l`` and takes the one with
+    the largest ``l / g``. A :mod:`scipy.stats` distribution is modelled on
+    the scale of its CDF (so ``loguniform`` on a log scale), a list as
+    categories; an object with only ``rvs`` is always drawn at random. It
+    uses the model once ``2 d + 2`` candidates have results, for ``d``
+    modelled parameters, and even then draws a third of its candidates at
+    random (BOHB's share). Where every parameter is a list, a bracket never
+    draws the same candidate twice and holds at most the grid's size. The
+    schedule is unchanged: the same rounds, candidates per round and epochs.
+    What it changes is which candidates are tried, so it pays where the
+    later candidates are many: with ``promotion="async"``, where each
+    candidate is drawn as its first fit starts (the first bracket's later
+    candidates already learn from its early results), and with ``"sync"``
+    and ``n_brackets`` above 1, where each bracket learns from the brackets
+    before it (with one bracket, ``"sync"`` draws every candidate at
+    random). Reproducibility is as with ``"random"``: given
+    ``random_state``, ``"sync"`` draws the same candidates for any
+    ``n_jobs``, and ``"async"`` with one job; with several jobs
+    asynchronously, the results in at each draw depend on the order in
+    which fits finish.
+
     **Other steps of a pipeline** are refit on every round; they should be
     deterministic (a scaler, a fixed feature map).
 
@@ -376,6 +417,8 @@ class HyperbandSearchCV(BaseSearchCV):
     .. [3] L. Li, K. Jamieson, A. Rostamizadeh, E. Gonina, J. Ben-Tzur, M.
        Hardt, B. Recht and A. Talwalkar, "A System for Massively Parallel
        Hyperparameter Tuning", MLSys 2020.
+    .. [4] S. Falkner, A. Klein and F. Hutter, "BOHB: Robust and Efficient
+       Hyperparameter Optimization at Scale", ICML 2018.
 
     Examples
     --------
@@ -413,6 +456,7 @@ class HyperbandSearchCV(BaseSearchCV):
         ],
         "random_state": ["random_state"],
         "promotion": [StrOptions({"sync", "async"})],
+        "sampler": [StrOptions({"random", "tpe"})],
     }
 
     def __init__(
@@ -426,6 +470,7 @@ class HyperbandSearchCV(BaseSearchCV):
         n_candidates="exhaust",
         n_brackets=1,
         promotion="sync",
+        sampler="random",
         cv=3,
         scoring=None,
         refit=True,
@@ -454,6 +499,7 @@ class HyperbandSearchCV(BaseSearchCV):
         self.n_candidates = n_candidates
         self.n_brackets = n_brackets
         self.promotion = promotion
+        self.sampler = sampler
         self.random_state = random_state
 
     # -- set-up ---------------------------------------------------------------
@@ -532,34 +578,53 @@ class HyperbandSearchCV(BaseSearchCV):
         n_first = n_first_candidates(self.n_candidates, min_epochs, max_epochs)
         return levels, bracket_sizes(n_first, levels, factor, n_brackets)
 
-    def _draw_brackets(self, max_epochs, epochs_name):
-        """Each bracket's rounds and candidates, all drawn up front."""
+    def _check_space(self, epochs_name):
+        spaces = self.param_distributions
+        for space in [spaces] if isinstance(spaces, dict) else spaces:
+            if epochs_name in space:
+                raise ValueError(
+                    f"{epochs_name!r} is the resource of the search and must not "
+                    f"be among the searched parameters."
+                )
+
+    def _plan_brackets(self, max_epochs):
+        """Each bracket's rounds and candidates, and the model-based sampler.
+
+        With ``sampler="random"`` every candidate is drawn now and the
+        sampler is None; with ``"tpe"``, each bracket's candidates are None,
+        drawn one by one as the search runs.
+        """
         levels, sizes = self._brackets(max_epochs)
         rng = check_random_state(self.random_state)
-        brackets = []
+        sampler = None
+        if self.sampler == "tpe":
+            sampler = ParzenSampler(self.param_distributions, rng)
+            grid = grid_size(self.param_distributions)
+            if grid is not None and grid < max(sizes):
+                # As ParameterSampler warns: a bracket draws each candidate
+                # of a finite grid at most once.
+                warn_user(
+                    f"The total space of parameters {grid} is smaller than the "
+                    f"{max(sizes)} candidates of a bracket; it draws {grid}."
+                )
+                sizes = [min(size, grid) for size in sizes]
+        plans = []
         for index, size in enumerate(sizes):
-            candidates = self._sample(size, rng, epochs_name)
+            candidates = None
+            if sampler is None:
+                candidates = list(
+                    ParameterSampler(self.param_distributions, size, random_state=rng)
+                )
+                size = len(candidates)  # fewer where a grid is smaller
             bracket = bracket_rounds(
                 index,
-                len(candidates),
+                size,
                 min_epochs=self.min_epochs,
                 factor=self.factor,
                 n_levels=levels,
             )
-            brackets.append((bracket, candidates))
-        return brackets
-
-    def _sample(self, n_candidates, rng, epochs_name):
-        """Draw a bracket's candidates, all of them up front."""
-        candidates = list(
-            ParameterSampler(self.param_distributions, n_candidates, random_state=rng)
-        )
-        if any(epochs_name in params for params in candidates):
-            raise ValueError(
-                f"{epochs_name!r} is the resource of the search and must not be "
-                f"among the searched parameters."
-            )
-        return candidates
+            plans.append((bracket, candidates))
+        return plans, sampler
 
     # -- fit ------------------------------------------------------------------
     @fit_context(
@@ -601,7 +666,8 @@ class HyperbandSearchCV(BaseSearchCV):
         # Drawn once: every candidate and round sees the same folds.
         splits = list(cv.split(X, y, **routed.splitter.split))
         self.n_splits_ = len(splits)
-        brackets = self._draw_brackets(max_epochs, epochs_name)
+        self._check_space(epochs_name)
+        plans, sampler = self._plan_brackets(max_epochs)
         fits = Fits(
             X,
             y,
@@ -621,22 +687,40 @@ class HyperbandSearchCV(BaseSearchCV):
         record = _Record()
         metric = self._refit_metric(multimetric)
         if self.promotion == "async":
-            self._run_asha(brackets, base, fits, record, metric)
+            self._run_asha(plans, sampler, base, fits, record, metric)
         else:
-            with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as run:
-                for bracket, candidates in brackets:
-                    self._run_bracket(
-                        run, bracket, candidates, base, fits, record, metric
-                    )
+            self._run_brackets(plans, sampler, base, fits, record, metric)
         self._store_results(record, scorer, multimetric, epochs_name)
         if self.refit:
             self._refit(X, y, base, fits, record.brackets)
         return self
 
-    def _run_bracket(self, parallel, bracket, candidates, base, fits, record, metric):
-        """Run the rounds of ``bracket``, keeping the best candidates between them."""
+    def _run_brackets(self, plans, sampler, base, fits, record, metric):
+        """Run the brackets one after the other, each round after round.
+
+        With a ``sampler``, a bracket's candidates are drawn just before it
+        runs, from the results of the brackets before it.
+        """
+        history = {}  # (bracket, candidate) -> (params, (epochs, score))
+        with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as run:
+            for bracket, candidates in plans:
+                if candidates is None:
+                    candidates = []
+                    for _ in range(bracket.n_candidates[0]):
+                        done = list(history.values())
+                        candidates.append(sampler.draw(done, exclude=candidates))
+                self._run_bracket(
+                    run, bracket, candidates, base, fits, record, metric, history
+                )
+
+    def _run_bracket(
+        self, parallel, bracket, candidates, base, fits, record, metric, history
+    ):
+        """Run the rounds of ``bracket``, keeping the best candidates between
+        them; each candidate's furthest round and score go in ``history``."""
         record.brackets.append(bracket)
         models = _new_models(base, candidates, fits)
+        drawn = list(enumerate(candidates))
         done = 0
         for i, epochs in enumerate(bracket.epochs):
             last = i == len(bracket.epochs) - 1
@@ -652,23 +736,39 @@ class HyperbandSearchCV(BaseSearchCV):
             self._check_failures(out, first_round=not record.out)
             record.add_round(bracket, i, candidates, out, fits, epochs - done)
             done = epochs
+            scores = mean_scores(out, len(fits.splits), metric)
+            for (c, params), score in zip(drawn, scores):
+                history[bracket.index, c] = params, (epochs, float(score))
             if last:
                 break
-            scores = mean_scores(out, len(fits.splits), metric)
             keep = top_k(scores, bracket.n_candidates[i + 1])
             candidates = [candidates[c] for c in keep]
             models = [models[c] for c in keep]
+            drawn = [drawn[c] for c in keep]
             if not fits.serialize:
                 # Release the losers' networks now, not at some later
                 # garbage collection.
                 gc.collect()
 
-    def _run_asha(self, brackets, base, fits, record, metric):
-        """Run the rungs of every bracket at once, promoting as ASHA does."""
+    def _run_asha(self, plans, sampler, base, fits, record, metric):
+        """Run the rungs of every bracket at once, promoting as ASHA does.
+
+        With a ``sampler``, each candidate is drawn as its first fit starts,
+        from the results of every bracket so far.
+        """
         ladders = [
             Ladder(bracket, candidates, _new_models(base, candidates, fits))
-            for bracket, candidates in brackets
+            if candidates is not None
+            else Ladder.undrawn(bracket)
+            for bracket, candidates in plans
         ]
+
+        def draw(ladder):
+            history = [done for each in ladders for done in each.history()]
+            drawn = [params for params in ladder.candidates if params is not None]
+            params = sampler.draw(history, exclude=drawn)
+            return params, _new_models(base, [params], fits)[0]
+
         with worker_pool(self.n_jobs) as (pool, n_workers):
             run_asha(
                 pool,
@@ -678,6 +778,7 @@ class HyperbandSearchCV(BaseSearchCV):
                 factor=self.factor,
                 metric=metric,
                 verbose=self.verbose,
+                draw=draw,
             )
         for ladder in ladders:
             record.brackets.append(ladder.bracket)
