@@ -48,7 +48,7 @@ from .._warn import warn_user
 from ._asha import Ladder, run_asha
 from ._names import epochs_parameter, warm_start_parameter
 from ._rounds import Fits, mean_scores, run_round, score_keys
-from ._sampling import ParzenSampler, grid_size
+from ._sampling import ParzenSampler, grid_size, subspaces
 from ._schedule import (
     bracket_rounds,
     bracket_sizes,
@@ -579,8 +579,7 @@ class HyperbandSearchCV(BaseSearchCV):
         return levels, bracket_sizes(n_first, levels, factor, n_brackets)
 
     def _check_space(self, epochs_name):
-        spaces = self.param_distributions
-        for space in [spaces] if isinstance(spaces, dict) else spaces:
+        for space in subspaces(self.param_distributions):
             if epochs_name in space:
                 raise ValueError(
                     f"{epochs_name!r} is the resource of the search and must not "
@@ -705,9 +704,8 @@ class HyperbandSearchCV(BaseSearchCV):
         with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as run:
             for bracket, candidates in plans:
                 if candidates is None:
-                    candidates = []
+                    done, candidates = list(history.values()), []
                     for _ in range(bracket.n_candidates[0]):
-                        done = list(history.values())
                         candidates.append(sampler.draw(done, exclude=candidates))
                 self._run_bracket(
                     run, bracket, candidates, base, fits, record, metric, history

@@ -45,7 +45,7 @@ from scipy.special import ndtr, ndtri
 from scipy.stats import rv_discrete
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-__all__ = ["ParzenSampler", "grid_size"]
+__all__ = ["ParzenSampler", "grid_size", "subspaces"]
 
 #: Share of the candidates drawn at random once the model is in use (BOHB's).
 RANDOM_FRACTION = 1 / 3
@@ -59,13 +59,14 @@ N_TRIES = 100
 
 def grid_size(param_distributions):
     """Candidates in the space, or None where a distribution makes it infinite."""
-    spaces = _subspaces(param_distributions)
+    spaces = subspaces(param_distributions)
     if any(not isinstance(v, list) for space in spaces for v in space.values()):
         return None
     return len(ParameterGrid(spaces))
 
 
-def _subspaces(param_distributions):
+def subspaces(param_distributions):
+    """The dicts of a ``param_distributions``: itself if it is one dict."""
     if isinstance(param_distributions, Mapping):
         return [param_distributions]
     return list(param_distributions)
@@ -83,11 +84,11 @@ class ParzenSampler:
     """
 
     def __init__(self, param_distributions, rng):
+        self.priors = subspaces(param_distributions)
         self.spaces = [
             {name: _dimension(values) for name, values in space.items()}
-            for space in _subspaces(param_distributions)
+            for space in self.priors
         ]
-        self.param_distributions = param_distributions
         self.rng = rng
 
     def draw(self, history, exclude=()):
@@ -126,7 +127,7 @@ class ParzenSampler:
 
     def _random(self, index, exclude):
         """A draw from the prior, as ParameterSampler draws it."""
-        space = _subspaces(self.param_distributions)[index]
+        space = self.priors[index]
         for _ in range(N_TRIES):
             params = next(iter(ParameterSampler(space, 1, random_state=self.rng)))
             if not _among(params, exclude):
@@ -168,12 +169,13 @@ class _Parzen:
         # Narrower with more points: a third of the range for 2, at least
         # a hundredth (the bounds of Optuna's TPE).
         floor = 1 / min(100, n + 1)
-        # Scott's rule on the CDF's scale; a list's values have no scale.
-        scott = points.std(axis=0) * 1.06 * n ** (-1 / 5) if n > 1 else 0.0
+        # Scott's rule on the CDF's scale (0 for one point, so the floor);
+        # a list's values have no scale.
+        scott = points.std(axis=0) * 1.06 * n ** (-1 / 5)
         self.widths = np.array(
             [
                 min(max(s, floor), 1.0) if isinstance(dim, _Continuous) else floor
-                for s, dim in zip(np.broadcast_to(scott, (len(self.dims),)), self.dims)
+                for s, dim in zip(scott, self.dims)
             ]
         )
 
