@@ -39,6 +39,7 @@ TOOLS = (
     "hyperband_async",
     "hyperband_sync",
     "hyperband_tpe",
+    "hyperband_tpe_s",
     "halving",
     "optuna",
     "keras_tuner",

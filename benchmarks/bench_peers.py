@@ -1,4 +1,4 @@
-"""Time to accuracy against the peers: six searches of one dense network.
+"""Time to accuracy against the peers: seven searches of one dense network.
 
 Each tool tunes the same dense network over the same space (hidden units
 64-512, dropout 0-0.4, batch size 32-256, a log-uniform learning rate
@@ -13,6 +13,8 @@ hyperband_sync   the same search with ``promotion="sync"``.
 hyperband_tpe    the asynchronous search with ``sampler="tpe"``: each
                  candidate drawn, as its first fit starts, from a model of
                  the results so far (BOHB's Parzen estimator).
+hyperband_tpe_s  the same with ``sampler="tpe_per_second"``: the model's
+                 expected improvement per predicted second of fitting.
 halving          scikit-learn's ``HalvingRandomSearchCV`` on epochs (the
                  first bracket's rounds, retraining every survivor),
                  ``n_jobs=2``.
@@ -38,7 +40,7 @@ above it).
 
 Usage::
 
-    python benchmarks/bench_peers.py                       # ~6 x 5 minutes
+    python benchmarks/bench_peers.py                       # ~7 x 5 minutes
     python benchmarks/bench_peers.py --budget 60 --n-train 6000  # smoke run
     python benchmarks/bench_peers.py --tools hyperband_async optuna
 
@@ -66,12 +68,14 @@ OURS = {
     "hyperband_async": ("async", "random"),
     "hyperband_sync": ("sync", "random"),
     "hyperband_tpe": ("async", "tpe"),
+    "hyperband_tpe_s": ("async", "tpe_per_second"),
 }
 TARGET = 0.6
 LABELS = {
     "hyperband_async": "HyperbandSearchCV, async",
     "hyperband_sync": "HyperbandSearchCV, sync",
     "hyperband_tpe": "HyperbandSearchCV, async, TPE",
+    "hyperband_tpe_s": "HyperbandSearchCV, async, TPE per second",
     "halving": "HalvingRandomSearchCV (epochs)",
     "optuna": "OptunaSearchCV (TPE + Hyperband pruner)",
     "keras_tuner": "keras-tuner Hyperband (1 split)",

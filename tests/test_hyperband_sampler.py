@@ -6,6 +6,8 @@ highest quality, so a sampler that learns draws higher qualities than the
 prior's mean of 0.5. The Parzen estimator itself is tested on a mixed space.
 """
 
+import time
+
 import numpy as np
 import pytest
 from scipy.stats import loguniform, randint, uniform
@@ -152,3 +154,81 @@ def test_parzen_sampler_ranks_epochs_before_scores():
     history += [({"x": float(x)}, (1, float("nan"))) for x in np.linspace(0, 1, 5)]
     draws = np.array([sampler.draw(history)["x"] for _ in range(60)])
     assert np.mean(np.abs(draws - 0.21) < 0.15) > 0.5
+
+
+def cost_history(sampler, n=40):
+    """Candidates scored by ``x`` alone, each costing ``0.1 + size`` seconds
+    per epoch."""
+    history = []
+    for _ in range(n):
+        params = sampler.draw([])
+        seconds = 0.1 + float(params["size"])
+        history.append((params, (1, params["x"]), seconds))
+    return history
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_per_second_draws_the_cheaper_of_equally_good_candidates(seed):
+    space = {"x": uniform(0, 1), "size": uniform(0, 1)}
+    history = cost_history(ParzenSampler(space, np.random.RandomState(seed)))
+    by_score = ParzenSampler(space, np.random.RandomState(seed))
+    per_second = ParzenSampler(space, np.random.RandomState(seed), per_second=True)
+    keys = ["x", "size"]
+    plain = np.array([[by_score.draw(history)[k] for k in keys] for _ in range(60)])
+    cheap = np.array([[per_second.draw(history)[k] for k in keys] for _ in range(60)])
+    # ``size`` does not change the score: "tpe" draws it near where the
+    # few best candidates happened to lie, "tpe_per_second" low.
+    assert cheap[:, 1].mean() < plain[:, 1].mean() - 0.1
+    assert cheap[:, 1].mean() < 0.4
+    # Both still draw where ``x`` is high (a third at random, mean 0.5).
+    assert cheap[:, 0].mean() > 0.65
+    assert plain[:, 0].mean() > 0.65
+
+
+def test_per_second_with_equal_costs_draws_as_tpe():
+    space = {"x": uniform(0, 1), "size": [1, 2, 3]}
+    history = cost_history(ParzenSampler(space, np.random.RandomState(0)))
+    history = [(params, key, 0.5) for params, key, _ in history]
+    by_score = ParzenSampler(space, np.random.RandomState(3))
+    per_second = ParzenSampler(space, np.random.RandomState(3), per_second=True)
+    for _ in range(30):
+        assert per_second.draw(history) == by_score.draw(history)
+
+
+class SlowCounter(EpochCounter):
+    """An ``EpochCounter`` that sleeps ``delay`` seconds per epoch it fits."""
+
+    def __init__(self, quality=0.5, epochs=1, warm_start=False, delay=0.0):
+        super().__init__(quality=quality, epochs=epochs, warm_start=warm_start)
+        self.delay = delay
+
+    def fit(self, X, y):
+        time.sleep(self.delay * self.epochs)
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("promotion", ["sync", "async"])
+def test_per_second_learns_each_candidates_seconds_per_epoch(
+    toy, promotion, monkeypatch
+):
+    X, y = toy
+    seen = []
+    draw = ParzenSampler.draw
+
+    def spy(self, history, exclude=()):
+        seen.extend(history)
+        return draw(self, history, exclude)
+
+    monkeypatch.setattr(ParzenSampler, "draw", spy)
+    space = {"quality": uniform(0, 1), "delay": [0.0, 0.004]}
+    HyperbandSearchCV(
+        SlowCounter(), space, sampler="tpe_per_second", promotion=promotion,
+        max_epochs=9, factor=3, cv=3, n_candidates=20, n_brackets=2,
+        random_state=0,
+    ).fit(X, y)  # fmt: skip
+    slow = [s for params, _, s in seen if params["delay"] > 0]
+    fast = [s for params, _, s in seen if params["delay"] == 0]
+    # Sleeping is a lower bound on the time; the fast fits take microseconds.
+    assert slow and fast
+    assert min(slow) >= 0.004
+    assert np.mean(fast) < np.mean(slow) / 2

@@ -90,13 +90,21 @@ class Ladder:
         return cls(bracket, [None] * n, [None] * n)
 
     def history(self):
-        """Each candidate with a result: its parameters, and the epochs and
-        mean score of the furthest rung it has completed."""
+        """Each candidate with a result: its parameters, the epochs and mean
+        score of the furthest rung it has completed, and its seconds of
+        fitting per epoch and fold up to that rung."""
         for candidate, params in enumerate(self.candidates):
             for rung in reversed(range(len(self.scores))):
                 score = self.scores[rung].get(candidate)
                 if score is not None:
-                    yield params, (self.bracket.epochs[rung], score)
+                    epochs = self.bracket.epochs[rung]
+                    n_folds = len(self.models[candidate])
+                    seconds = sum(
+                        fold["fit_time"]
+                        for done in self.results[: rung + 1]
+                        for fold in done[candidate]
+                    )
+                    yield params, (epochs, score), seconds / (epochs * n_folds)
                     break
 
     def new_epochs(self, rung):
