@@ -142,7 +142,9 @@ class ParzenSampler:
             gamma = n_good / len(points)
             # log EI up to a constant, less the log of the predicted cost.
             ratio = -np.log(gamma + (1 - gamma) * np.exp(-ratio))
-            ratio -= _Parzen(encoded, space, modelled).regress(draws, np.log(seconds))
+            with np.errstate(divide="ignore"):  # a 0 s fit is left out
+                log_seconds = np.log(seconds)
+            ratio -= _Parzen(encoded, space, modelled).regress(draws, log_seconds)
         for i in np.argsort(-ratio, kind="stable"):
             params = {n: space[n].decode(draws[i, j]) for j, n in enumerate(modelled)}
             params |= {n: dim.draw(rng) for n, dim in space.items() if not dim.modelled}
