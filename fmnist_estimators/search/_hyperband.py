@@ -174,7 +174,8 @@ class HyperbandSearchCV(BaseSearchCV):
         :func:`dask_backend`.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the sampling of candidates (and ``sampler="tpe"``'s draws).
+        Seeds the sampling of candidates (and the draws of ``sampler="tpe"``
+        and ``"tpe_per_second"``).
 
     verbose : int, default=0
         Above 0, print one line per round (with ``promotion="async"``, per
