@@ -241,8 +241,9 @@ class _Parzen:
             return np.zeros(len(x))
         weights = self.kernels(x)[:, known]
         total = weights.sum(axis=1)
-        fitted = weights @ values[known] / np.where(total > 0, total, 1)
-        return np.where(total > 1e-12, fitted, values[known].mean())
+        reached = total > 1e-12
+        fitted = weights @ values[known] / np.where(reached, total, 1)
+        return np.where(reached, fitted, values[known].mean())
 
 
 def _dimension(values):
