@@ -26,6 +26,14 @@ Training mode (``--train PRESET``)
     and wall time after each epoch: accuracy against training time. Results:
     ``benchmarks/results/bench_conv_train_PRESET.json``.
 
+Layers mode (``--layers PRESET``)
+    Where a preset's training step goes: each layer of its network, alone,
+    runs forward and backward (gradients of the input and of its weights,
+    ``training=True``) on one batch of the activations it receives from real
+    training images; the best of 5 rounds of 10 calls. The sum is compared
+    with the step time of a warm epoch on the slice. Results:
+    ``benchmarks/results/bench_conv_layers_PRESET.json``.
+
 Usage::
 
     python benchmarks/bench_conv.py                      # timing, 6 presets
@@ -34,6 +42,7 @@ Usage::
     python benchmarks/bench_conv.py --train grouped_small --epochs 15
     python benchmarks/bench_conv.py --quick              # smoke run, ~2 min
     python benchmarks/bench_conv.py --quick --train fast --epochs 2
+    python benchmarks/bench_conv.py --layers fast_plus   # time of each layer
 
 The data come from ``fmnist_estimators.datasets.fetch_fashion_mnist`` without
 downloading.
@@ -42,6 +51,7 @@ downloading.
 import argparse
 import math
 import os
+import time
 
 import numpy as np
 from _common import (
@@ -230,6 +240,81 @@ def print_timing(report):
     )
 
 
+def layer_step_ms(layer, x, rounds=5, calls=10):
+    """Milliseconds of one forward and backward pass of ``layer`` on ``x``
+    (best of ``rounds`` rounds of ``calls`` calls)."""
+    import tensorflow as tf
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(layer(x, training=True))
+        return tape.gradient(total, [x, *layer.trainable_variables])
+
+    step(x)  # trace
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            gradients = step(x)
+        gradients[0].numpy()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best * 1e3
+
+
+def run_layers(args, n_slice):
+    """Each layer's forward and backward time on one batch, against the
+    training step of a warm epoch: where the preset's epoch goes."""
+    import keras
+
+    X, y, _, _ = load("fashion", n_train=n_slice, n_test=0)
+    name = args.layers
+    estimator, row = time_preset(name, X, y, args.random_seed)
+    model, batch = estimator.model_, estimator.batch_size
+    step_ms = row["epoch_s"] / math.ceil(len(X) / batch) * 1e3
+    layers = [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
+    # The activations each layer receives from a batch of real images: ties,
+    # zeros and ranges as in training.
+    images = X[:batch].reshape(-1, *model.input_shape[1:]).astype(np.float32)
+    inputs = keras.Model(model.inputs, [layer.input for layer in layers])([images])
+    rows = []
+    for layer, x in zip(layers, inputs):
+        ms = layer_step_ms(layer, x)
+        rows.append(
+            {
+                "layer": layer.name,
+                "class": type(layer).__name__,
+                "input_shape": list(x.shape),
+                "ms": round(ms, 3),
+            }
+        )
+    total = sum(row["ms"] for row in rows)
+    print(f"\n{name}: forward + backward of each layer, batch {batch}")
+    print(f"{'layer':28s} {'input':>18s} {'ms':>7s} {'share':>6s}")
+    for row in rows:
+        shape = "x".join(map(str, row["input_shape"][1:]))
+        print(
+            f"{row['class']:28s} {shape:>18s} {row['ms']:7.2f} {row['ms'] / total:6.0%}"
+        )
+    print(
+        f"{'sum':28s} {'':>18s} {total:7.2f}\n"
+        f"training step of a warm epoch on {len(X)} images: {step_ms:.1f} ms"
+    )
+    return {
+        "preset": name,
+        "batch_size": batch,
+        "n_slice": len(X),
+        "layers": rows,
+        "sum_ms": round(total, 2),
+        "training_step_ms": round(step_ms, 2),
+    }
+
+
 def run_training(args, n_train, n_test):
     X, y, X_test, y_test = load("fashion", n_train=n_train, n_test=n_test)
     name = args.train
@@ -259,6 +344,7 @@ def parse_args():
     parser.add_argument("--include-grouped", action="store_true")
     parser.add_argument("--overhead-preset", choices=CONVNET_PRESETS, default="fast")
     parser.add_argument("--train", choices=CONVNET_PRESETS, metavar="PRESET")
+    parser.add_argument("--layers", choices=CONVNET_PRESETS, metavar="PRESET")
     parser.add_argument("--epochs", type=int, help="with --train; preset's default")
     parser.add_argument("--n-train", type=int, help="with --train; default 60000")
     parser.add_argument("--random-seed", type=int, default=0)
@@ -273,6 +359,9 @@ def main():
         n_train = args.n_train or (3_000 if args.quick else N_FULL)
         report = run_training(args, n_train, 1_000 if args.quick else None)
         default_output = f"bench_conv_train_{args.train}.json"
+    elif args.layers:
+        report = run_layers(args, args.slice or (1_000 if args.quick else 6_000))
+        default_output = f"bench_conv_layers_{args.layers}.json"
     else:
         report = run_timing(args, args.slice or (1_000 if args.quick else 6_000))
         default_output = "bench_conv.json"
