@@ -51,7 +51,6 @@ downloading.
 import argparse
 import math
 import os
-import time
 
 import numpy as np
 from _common import (
@@ -252,15 +251,13 @@ def layer_step_ms(layer, x, rounds=5, calls=10):
             total = tf.reduce_sum(layer(x, training=True))
         return tape.gradient(total, [x, *layer.trainable_variables])
 
-    step(x)  # trace
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
+    def round_of_calls():
         for _ in range(calls):
             gradients = step(x)
         gradients[0].numpy()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best * 1e3
+
+    step(x)  # trace
+    return min(timed(round_of_calls) for _ in range(rounds)) / calls * 1e3
 
 
 def run_layers(args, n_slice):
