@@ -352,15 +352,17 @@ def parse_args():
 def main():
     args = parse_args()
     load_before = os.getloadavg()
+    # Images per timed epoch, of the timing and the layers modes.
+    n_slice = args.slice or (1_000 if args.quick else 6_000)
     if args.train:
         n_train = args.n_train or (3_000 if args.quick else N_FULL)
         report = run_training(args, n_train, 1_000 if args.quick else None)
         default_output = f"bench_conv_train_{args.train}.json"
     elif args.layers:
-        report = run_layers(args, args.slice or (1_000 if args.quick else 6_000))
+        report = run_layers(args, n_slice)
         default_output = f"bench_conv_layers_{args.layers}.json"
     else:
-        report = run_timing(args, args.slice or (1_000 if args.quick else 6_000))
+        report = run_timing(args, n_slice)
         default_output = "bench_conv.json"
     report["quick"] = args.quick
     report["random_seed"] = args.random_seed
