@@ -340,8 +340,10 @@ def parse_args():
     parser.add_argument("--slice", type=int, help="images per timed epoch (6000)")
     parser.add_argument("--include-grouped", action="store_true")
     parser.add_argument("--overhead-preset", choices=CONVNET_PRESETS, default="fast")
-    parser.add_argument("--train", choices=CONVNET_PRESETS, metavar="PRESET")
-    parser.add_argument("--layers", choices=CONVNET_PRESETS, metavar="PRESET")
+    # One mode a run: training or the layers' times, else the epoch timing.
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--train", choices=CONVNET_PRESETS, metavar="PRESET")
+    mode.add_argument("--layers", choices=CONVNET_PRESETS, metavar="PRESET")
     parser.add_argument("--epochs", type=int, help="with --train; preset's default")
     parser.add_argument("--n-train", type=int, help="with --train; default 60000")
     parser.add_argument("--random-seed", type=int, default=0)
