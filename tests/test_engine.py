@@ -100,6 +100,52 @@ def test_own_network_trains_and_predicts(split):
     assert clf.model_.get_layer("pixel_scale").scale == pytest.approx(1 / 255)
 
 
+COUNTERS = []
+
+
+def counting_net(input_shape, n_classes, seed=None):
+    """flat_net behind a layer that counts the rows it sees in training."""
+    import keras
+
+    class RowCounter(keras.layers.Layer):
+        def build(self, shape):
+            self.rows = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="rows"
+            )
+
+        def call(self, x, training=False):
+            if training:
+                n = keras.ops.cast(keras.ops.shape(x)[0], self.rows.dtype)
+                self.rows.assign_add(n)
+            return x
+
+    counter = RowCounter()
+    COUNTERS.append(counter)
+    inputs = keras.Input((784,))
+    x = keras.layers.Dense(8, activation="relu")(counter(inputs))
+    return keras.Model(inputs, keras.layers.Dense(n_classes)(x))
+
+
+# 101 rows: batches of 32, 32, 32 and 5. 513 rows: 257 batches, one more than
+# Keras runs per call into the graph (256), the last of one image.
+@pytest.mark.parametrize("n, batch_size", [(101, 32), (513, 2)])
+def test_every_epoch_trains_on_every_row_once(n, batch_size, images):
+    # The engine tells Keras the steps of an epoch (one iterator over the
+    # data per epoch instead of two): a last, partial batch must still train.
+    X, y = images
+    X, y, X_val, y_val = X[:n], y[:n], X[-50:], y[-50:]
+    COUNTERS.clear()
+    clf = _own(counting_net, epochs=2, batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Your input ran out of data"
+        clf.fit(X, y, X_val=X_val, y_val=y_val)
+        assert float(COUNTERS[-1].rows.numpy()) == 2 * n  # not the validation rows
+        assert len(clf.history_["loss"]) == len(clf.history_["val_loss"]) == 2
+        clf.partial_fit(X[:40], y[:40])
+    assert float(COUNTERS[-1].rows.numpy()) == 2 * n + 40
+    assert len(COUNTERS) == 1
+
+
 @pytest.mark.parametrize("shape", [(784,), (28, 28), (28, 28, 1)])
 def test_images_reach_the_network_in_its_declared_shape(shape, split):
     X, _, y, _ = split
