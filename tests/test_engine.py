@@ -104,7 +104,8 @@ COUNTERS = []
 
 
 def counting_net(input_shape, n_classes, seed=None):
-    """flat_net behind a layer that counts the rows it sees in training."""
+    """A user's network on flat pixels behind a layer that counts the rows
+    it sees in training."""
     import keras
 
     class RowCounter(keras.layers.Layer):
@@ -137,7 +138,7 @@ def test_every_epoch_trains_on_every_row_once(n, batch_size, images):
     COUNTERS.clear()
     clf = _own(counting_net, epochs=2, batch_size=batch_size)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no "Your input ran out of data"
+        warnings.filterwarnings("error", message="Your input ran out of data")
         clf.fit(X, y, X_val=X_val, y_val=y_val)
         assert float(COUNTERS[-1].rows.numpy()) == 2 * n  # not the validation rows
         assert len(clf.history_["loss"]) == len(clf.history_["val_loss"]) == 2
