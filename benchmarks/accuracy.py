@@ -313,6 +313,7 @@ def parse_args():
     parser.add_argument(
         "--set",
         nargs="+",
+        action="extend",  # --set a=1 --set b=2 keeps both
         default=[],
         metavar="PARAM=VALUE",
         help="override constructor parameters (Python literals)",
@@ -345,6 +346,7 @@ def main():
     suffix = "_quick" if args.quick else ""
     overrides = parse_overrides(args.set)
     variant = "".join(f"_{k}={v}" for k, v in overrides.items())
+    variant += f"_epochs={args.epochs}" if args.epochs else ""
     variant += "_val" if args.validation else ""
     variant += "_onefit" if args.one_fit else ""
     if args.measure_f:
