@@ -427,7 +427,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _steps_per_epoch(self, n_rows):
         """Gradient steps of an epoch over ``n_rows`` training images (after
-        any validation split): what a cosine cycle is sized by."""
+        any validation split): what a cosine cycle is sized by, and what
+        Keras is told an epoch has."""
         return max(1, int(np.ceil(n_rows / self.batch_size)))
 
     def _compile_settings(self, phase, n_rows):
@@ -650,6 +651,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                     inputs,
                     y,
                     epochs=epochs,
+                    steps_per_epoch=self._steps_per_epoch(inputs.shape[0]),
                     sample_weight=weights,
                     validation_data=validation,
                     callbacks=callbacks,
