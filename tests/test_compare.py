@@ -1,16 +1,12 @@
 """benchmarks/compare.py end to end on a tiny subset, and its resume."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks.comparison import cli, evaluation, report, roster, tuning
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "compare.py"
 FIELDS = {
     "cv_mean",
     "cv_std",
@@ -46,18 +42,14 @@ def compare_argv(out_dir, *extra):
     ]
 
 
-def run_compare(out_dir, *extra):
-    """``python benchmarks/compare.py`` in a new process, as a user runs it."""
-    command = [sys.executable, str(SCRIPT), *compare_argv(out_dir, *extra)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.mark.slow
 def test_compare_end_to_end_and_resume(tmp_path, capsys, one_blas_thread):
+    # The program of `python benchmarks/compare.py`, run in this process: a
+    # new one would import TensorFlow again (test_comparison_cli runs the
+    # script itself, and interrupts it).
     out = tmp_path / "results"
-    log = run_compare(out)
+    assert cli.main(compare_argv(out)) == 0
+    log = capsys.readouterr().out
     assert "[1/2] svd" in log and "[2/2] dense" in log
     assert "GridSearchCV" in log
 

@@ -398,6 +398,18 @@ def test_verbose_prints_one_line_per_epoch(split, capsys):
 # -- private Keras names and their fallbacks ---------------------------------------
 
 
+_FALLBACK_NET = dict(hidden_layer_sizes=(8,), epochs=1, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def with_private_names(split):
+    """The network trained with every private name present, and no warning."""
+    X, _, y, _ = split
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return DenseNetClassifier(**_FALLBACK_NET).fit(X, y)
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -409,27 +421,25 @@ def test_verbose_prints_one_line_per_epoch(split, capsys):
         "pywrap_tfe.TFE_ContextClearCaches",
     ],
 )
-def test_each_private_name_falls_back_with_one_warning(name, split, monkeypatch):
+def test_each_private_name_falls_back_with_one_warning(
+    name, split, with_private_names, monkeypatch
+):
     from fmnist_estimators._keras import _private
 
     monkeypatch.setattr(_private, "HIDDEN", {name})
     monkeypatch.setattr(_private, "_warned", set())
     X, X_test, y, _ = split
-    params = dict(hidden_layer_sizes=(8,), epochs=1, random_state=0)
     with pytest.warns(RuntimeWarning, match=name.replace(".", r"\.")) as record:
-        hidden = DenseNetClassifier(**params).fit(X, y)
-        DenseNetClassifier(**params).fit(X, y)
+        hidden = DenseNetClassifier(**_FALLBACK_NET).fit(X, y)
+        DenseNetClassifier(**_FALLBACK_NET).fit(X, y)
     [warning] = [w for w in record if name in str(w.message)]
     # Raised deep in the engine, under scikit-learn's fit wrapper: it names
     # the user's line.
     assert warning.filename == __file__
-    monkeypatch.setattr(_private, "HIDDEN", set())
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        kept = DenseNetClassifier(**params).fit(X, y)
     # Keras's public path trains the same network: Adam's update in another
     # order of float32 operations, the all-reduce an identity with one replica.
-    assert_allclose(hidden.predict_proba(X_test), kept.predict_proba(X_test), atol=1e-4)
+    kept = with_private_names.predict_proba(X_test)
+    assert_allclose(hidden.predict_proba(X_test), kept, atol=1e-4)
 
 
 def test_every_private_name_is_listed_and_present():
