@@ -90,7 +90,7 @@ def test_every_preset_builds_and_trains(name, tiny_images):
     estimator.fit(X[:64], y[:64])
     assert estimator.model_.count_params() > 0
     assert estimator.n_iter_ == 1
-    assert estimator.predict_proba(tiny_images[0][:5]).shape == (5, 10)
+    assert estimator.predict_proba(X[:5]).shape == (5, 10)
 
 
 def test_grouped_preset_architecture():
