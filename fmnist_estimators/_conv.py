@@ -198,6 +198,13 @@ class ConvNetClassifier(BaseKerasClassifier):
         Random training-time augmentation: shifts of up to 2 pixels, and with
         ``"shift_flip"`` also horizontal flips. Inactive at predict time.
 
+    cutout : int, default=0
+        Side, in pixels, of a square set to zero at a random place of each
+        training image, after ``augmentation`` (Cutout, DeVries and Taylor,
+        2017); the square is centred on a random pixel, so near an edge only
+        part of it is on the image. ``0`` turns it off. Inactive at predict
+        time. See :ref:`augmentation` in the user guide.
+
     test_time_augmentation : {"flip"} or None, default=None
         ``"flip"``: ``predict_proba`` averages the probabilities of each image
         and of its mirror image (twice the prediction time). Only for a
@@ -264,6 +271,7 @@ class ConvNetClassifier(BaseKerasClassifier):
             Interval(Real, 0, None, closed="neither"),
         ],
         "augmentation": [StrOptions({"shift", "shift_flip"}), None],
+        "cutout": [Interval(Integral, 0, None, closed="left")],
         "test_time_augmentation": [StrOptions({"flip"}), None],
         "image_shape": ["array-like", None],
     }
@@ -289,6 +297,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         l2=0.0,
         kernel_initializer="glorot_uniform",
         augmentation=None,
+        cutout=0,
         test_time_augmentation=None,
         image_shape=None,
         optimizer="adam",
@@ -329,6 +338,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         self.l2 = l2
         self.kernel_initializer = kernel_initializer
         self.augmentation = augmentation
+        self.cutout = cutout
         self.test_time_augmentation = test_time_augmentation
         self.image_shape = image_shape
         self.optimizer = optimizer
@@ -426,4 +436,5 @@ class ConvNetClassifier(BaseKerasClassifier):
             "l2": self.l2,
             "kernel_initializer": self.kernel_initializer,
             "augmentation": self.augmentation,
+            "cutout": self.cutout,
         }

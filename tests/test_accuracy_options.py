@@ -1,5 +1,5 @@
 """Tests of the training options that buy accuracy: label smoothing,
-augmentation of the dense network, test-time augmentation."""
+augmentation of the dense network, cutout, test-time augmentation."""
 
 import pickle
 import warnings
@@ -109,6 +109,64 @@ def test_dense_augmentation_of_rows_that_are_not_images_is_refused(tiny_images):
     X, y = tiny_images
     with pytest.raises(ValueError, match="not square"):
         DenseNetClassifier(**DENSE, augmentation="shift").fit(X[:, :780], y)
+
+
+# -- cutout -------------------------------------------------------------------------
+
+
+def _cutout(size, images, seed=0, training=True):
+    from fmnist_estimators._keras._layers import Cutout
+
+    return np.asarray(Cutout(size, seed=seed)(images, training=training))
+
+
+def test_cutout_zeroes_one_square_per_training_image():
+    # All-ones images: what cutout zeroes is its square, clipped at the edges.
+    images = np.ones((256, 12, 10, 2), dtype=np.float32)
+    out = _cutout(4, images)
+    for image in out:
+        assert_array_equal(image[..., 0], image[..., 1])  # across channels
+        rows = np.flatnonzero((image[..., 0] == 0).any(axis=1))
+        columns = np.flatnonzero((image[..., 0] == 0).any(axis=0))
+        assert 1 <= len(rows) <= 4 and 1 <= len(columns) <= 4
+        # One rectangle: zero exactly on the rows x columns it spans.
+        square = np.zeros((12, 10), dtype=bool)
+        square[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1] = True
+        assert_array_equal(image[..., 0] == 0, square)
+        # Cut by an edge, or whole.
+        assert len(rows) == 4 or rows[0] == 0 or rows[-1] == 11
+        assert len(columns) == 4 or columns[0] == 0 or columns[-1] == 9
+    # Centres are uniform over the pixels: every row and column is erased
+    # somewhere, corners included.
+    erased = (out[..., 0] == 0).any(axis=0)
+    assert erased.any(axis=1).all() and erased.any(axis=0).all()
+
+
+def test_cutout_is_off_at_predict_time_and_repeats_with_its_seed():
+    images = np.random.default_rng(0).random((8, 28, 28, 1)).astype(np.float32)
+    assert_array_equal(_cutout(8, images, training=False), images)
+    assert_array_equal(_cutout(8, images, seed=3), _cutout(8, images, seed=3))
+    assert not np.array_equal(_cutout(8, images, seed=3), _cutout(8, images, seed=4))
+
+
+def test_cutout_network_trains_repeats_and_pickles(tiny_images):
+    X, y = tiny_images
+    plain = ConvNetClassifier(**CONV).fit(X, y)
+    cut = ConvNetClassifier(**CONV, cutout=8).fit(X, y)
+    assert "Cutout" in _layer_types(cut) and "Cutout" not in _layer_types(plain)
+    assert plain.history_["loss"] != cut.history_["loss"]
+    # Off at predict time: a random square per call would change predictions.
+    assert_array_equal(cut.predict_proba(X), cut.predict_proba(X))
+    restored = pickle.loads(pickle.dumps(cut))
+    assert_array_equal(restored.predict_proba(X), cut.predict_proba(X))
+    again = ConvNetClassifier(**CONV, cutout=8).fit(X, y)
+    assert_array_equal(again.predict_proba(X), cut.predict_proba(X))
+
+
+@pytest.mark.parametrize("cutout", [-1, 2.5, "8"])
+def test_cutout_must_be_a_non_negative_integer(cutout, tiny_images):
+    with pytest.raises((ValueError, TypeError), match="cutout"):
+        ConvNetClassifier(**CONV, cutout=cutout).fit(*tiny_images)
 
 
 # -- test-time augmentation ---------------------------------------------------------

@@ -236,6 +236,49 @@ def _augment(x, augmentation, next_seed):
     return x
 
 
+@register
+class Cutout(keras.layers.Layer):
+    """Cutout (DeVries and Taylor, 2017): a square of zeros on each training image.
+
+    A ``size`` x ``size`` square, centred on a uniformly random pixel (so
+    that near an edge only part of it falls on the image), is set to zero in
+    each image of a training batch, across all channels; at predict time the
+    layer passes images through. Zero is the background of Fashion-MNIST and
+    MNIST after pixel scaling. Keras's ``RandomErasing`` draws rectangles of
+    random area and noise values, and is not in every Keras we support.
+    """
+
+    def __init__(self, size, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = int(size)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        if not training or self.size <= 0:
+            return images
+        ops = keras.ops
+        shape = ops.shape(images)
+        # The square's top-left corner, from its centre: one per image.
+        per_image, half = (shape[0], 1, 1, 1), self.size // 2
+        top = keras.random.randint(per_image, 0, shape[1], seed=self.seed_generator)
+        left = keras.random.randint(per_image, 0, shape[2], seed=self.seed_generator)
+        top, left = top - half, left - half
+        rows = ops.reshape(ops.arange(shape[1]), (1, -1, 1, 1))
+        columns = ops.reshape(ops.arange(shape[2]), (1, 1, -1, 1))
+        inside = ops.logical_and(
+            ops.logical_and(rows >= top, rows < top + self.size),
+            ops.logical_and(columns >= left, columns < left + self.size),
+        )
+        return ops.where(inside, ops.zeros_like(images), images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "seed": self.seed}
+
+
 def conv_net(
     input_shape,
     n_classes,
@@ -258,6 +301,7 @@ def conv_net(
     l2,
     kernel_initializer,
     augmentation,
+    cutout=0,
     pixel_scale=1.0,
     seed=None,
 ):
@@ -266,6 +310,7 @@ def conv_net(
     inputs = keras.Input(shape=input_shape)
     x = scale_pixels(inputs, pixel_scale)
     x = _augment(x, augmentation, next_seed) if augmentation else x
+    x = Cutout(cutout, seed=next_seed())(x) if cutout else x
     pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
     # Pooling a block's last convolution before its batch norm and activation
     # leaves them a quarter of the values (2x2 pooling); max pooling commutes
