@@ -142,6 +142,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         momentum=0.9,
         lr_schedule="constant",
         warmup_epochs=0.0,
+        ema_momentum=None,
         loss=None,
         metrics=None,
         batch_size=32,
@@ -166,6 +167,7 @@ class KerasModelClassifier(BaseKerasClassifier):
         self.momentum = momentum
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
+        self.ema_momentum = ema_momentum
         self.loss = loss
         self.metrics = metrics
         self.batch_size = batch_size

@@ -137,6 +137,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         momentum=0.9,
         lr_schedule="cosine",
         warmup_epochs=0.0,
+        ema_momentum=None,
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -165,6 +166,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         self.momentum = momentum
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
+        self.ema_momentum = ema_momentum
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping

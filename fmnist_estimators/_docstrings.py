@@ -19,6 +19,20 @@ TRAINING_PARAMETERS = """\
         start without the large, noisy updates of the first steps. A
         learning-rate callback needs ``warmup_epochs=0``.
 
+    ema_momentum : float or None, default=None
+        Keep an exponential moving average of the weights, updated after
+        every gradient step as ``average = ema_momentum * average + (1 -
+        ema_momentum) * weights``, and copy it into the network at the end
+        of each ``fit`` and ``partial_fit`` call (Keras's ``use_ema``); batch
+        norm's statistics are then computed for the averaged weights. 0.99
+        averages over about the last 100 steps. A continued fit starts from
+        the averaged weights. The validation figures of ``history_`` are
+        those of the weights being trained; with early stopping and
+        ``restore_best_weights`` the best epoch's weights replace the average
+        (a warning says so). ``None``: no average, unless an optimizer
+        instance of your own (:class:`KerasModelClassifier`) has
+        ``use_ema=True``.
+
     batch_size : int, default=32
         Images per gradient step.
 
@@ -89,7 +103,8 @@ TRAINING_PARAMETERS = """\
         ``epochs`` more epochs instead of starting afresh, with the current
         training parameters (``epochs``, ``batch_size``, ``learning_rate``, a
         new cosine cycle, early stopping); a changed ``optimizer``,
-        ``momentum``, ``lr_schedule`` or ``label_smoothing`` gets a new
+        ``momentum``, ``lr_schedule``, ``label_smoothing`` or
+        ``ema_momentum`` gets a new
         optimizer, and a changed
         architecture parameter raises ``ValueError``. See ``fit``.
 

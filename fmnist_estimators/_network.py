@@ -39,6 +39,7 @@ def _training_constraints():
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "lr_schedule": [StrOptions({"constant", "cosine"})],
         "warmup_epochs": [Interval(Real, 0, None, closed="left")],
+        "ema_momentum": [Interval(Real, 0, 1, closed="neither"), None],
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -411,6 +412,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             "momentum": self.momentum,
             "lr_schedule": self.lr_schedule,
             "label_smoothing": self.label_smoothing,
+            "ema_momentum": self.ema_momentum,
         }
 
     def _network_settings(self, X):
@@ -519,12 +521,25 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
                 f"{remedy} to let the callback steer the learning rate."
             )
 
+    def _check_average(self):
+        """Warn, before training, when early stopping will discard the
+        moving average of the weights."""
+        if self.ema_momentum is not None and (
+            self.early_stopping and self.restore_best_weights
+        ):
+            warn_user(
+                f"ema_momentum={self.ema_momentum} has no effect with "
+                "early_stopping=True and restore_best_weights=True: the best "
+                "epoch's weights replace their moving average at the end of "
+                "training. Pass restore_best_weights=False to keep the average."
+            )
+
     def _apply_training_settings(self, phase, n_rows, *, restart_schedule):
         """Make a continued phase use this call's training parameters.
 
         A new optimizer (fresh moment estimates) when ``optimizer``,
-        ``momentum``, ``lr_schedule`` or ``label_smoothing`` changed, or a
-        warm-up was switched on or off under a constant rate;
+        ``momentum``, ``lr_schedule``, ``label_smoothing`` or ``ema_momentum``
+        changed, or a warm-up was switched on or off under a constant rate;
         otherwise the same optimizer, with this call's learning rate and,
         for ``fit``, a cosine cycle over this call's epochs (``partial_fit``
         goes on along the current cycle).
@@ -685,6 +700,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         continues the fitted network when ``continued``."""
         partial = epochs is not None
         self._check_schedule(phases)
+        self._check_average()
         X, y = self._validate_X(X, reset=not continued, y=y)
         y = self._encode_labels(y, self.classes_ if continued else classes)
         weights = self._weights(y, data.get("sample_weight"))
@@ -749,9 +765,9 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         ``learning_rate`` (a cosine schedule restarts from it and decays to
         zero over this call's epochs), early stopping, ``class_weight``,
         ``callbacks`` and ``verbose``.
-        Changing ``optimizer``, ``momentum``, ``lr_schedule`` or
-        ``label_smoothing`` recompiles the network with a new optimizer (its
-        moment estimates reset) on the current weights.
+        Changing ``optimizer``, ``momentum``, ``lr_schedule``,
+        ``label_smoothing`` or ``ema_momentum`` recompiles the network with a
+        new optimizer (its moment estimates reset) on the current weights.
         Changing a parameter that builds the network (its layers,
         ``pixel_scale``, the input shape) raises ``ValueError``.
         ``random_state`` is read only when a new network is built.

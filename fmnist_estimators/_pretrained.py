@@ -160,6 +160,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         momentum=0.9,
         lr_schedule="constant",
         warmup_epochs=0.0,
+        ema_momentum=None,
         batch_size=32,
         epochs=10,
         early_stopping=False,
@@ -188,6 +189,7 @@ class PretrainedNetClassifier(BaseKerasClassifier):
         self.momentum = momentum
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
+        self.ema_momentum = ema_momentum
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping

@@ -217,3 +217,88 @@ def test_flip_test_time_augmentation_warns_unless_trained_on_mirrors(make, tiny_
 def test_test_time_augmentation_is_validated(tiny_images):
     with pytest.raises(ValueError, match="test_time_augmentation"):
         ConvNetClassifier(**CONV, test_time_augmentation="rotate").fit(*tiny_images)
+
+
+# -- moving average of the weights ----------------------------------------------------
+
+
+def _weight_recorder():
+    """A Keras callback that records the trained weights after every epoch,
+    and the list it records them in: the estimator trains on a copy of its
+    callbacks, which shares the list."""
+    from fmnist_estimators._keras._runtime import keras
+
+    epochs = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs.append([w.numpy().copy() for w in self.model.trainable_weights])
+
+    return Recorder(), epochs
+
+
+def _trained_weights(estimator):
+    return [w.numpy() for w in estimator.model_.trainable_weights]
+
+
+def test_weights_are_their_moving_average_over_the_steps(tiny_images):
+    # One gradient step per epoch (the whole set in a batch), so the recorded
+    # weights after each epoch are the weights after each step. Keras's
+    # average starts at the first step's weights, then follows
+    # a <- m * a + (1 - m) * w.
+    X, y = tiny_images
+    recorder, steps = _weight_recorder()
+    estimator = DenseNetClassifier(
+        **dict(DENSE, epochs=3, batch_size=len(X)),
+        ema_momentum=0.5,
+        callbacks=[recorder],
+    ).fit(X, y)
+    assert len(steps) == 3
+    average = steps[0]
+    for weights in steps[1:]:
+        average = [0.5 * a + 0.5 * w for a, w in zip(average, weights)]
+    for got, expected in zip(_trained_weights(estimator), average, strict=True):
+        # Two float32 multiply-adds per step: a few ulps of weights below 1.
+        assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(_trained_weights(estimator)[0], steps[-1][0])
+
+
+def test_moving_average_leaves_training_unchanged(tiny_images):
+    X, y = tiny_images
+    params = dict(DENSE, epochs=3)
+    plain = DenseNetClassifier(**params).fit(X, y)
+    averaged = DenseNetClassifier(**params, ema_momentum=0.9).fit(X, y)
+    # The loss is of the weights being trained, which the average does not
+    # touch: the same steps in the same order, so the same figures.
+    assert_allclose(averaged.history_["loss"], plain.history_["loss"], rtol=1e-6)
+    assert not np.allclose(averaged.predict_proba(X), plain.predict_proba(X))
+
+
+def test_moving_average_of_a_conv_net_pickles_and_warm_starts(tiny_images):
+    X, y = tiny_images
+    estimator = ConvNetClassifier(**CONV, batch_norm=True, ema_momentum=0.9)
+    estimator.fit(X, y)
+    assert estimator.model_.optimizer.use_ema
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert_allclose(restored.predict_proba(X), estimator.predict_proba(X), atol=1e-6)
+    estimator.set_params(warm_start=True, ema_momentum=None).fit(X, y)
+    assert not estimator.model_.optimizer.use_ema
+    assert estimator.n_iter_ == 2
+
+
+def test_early_stopping_that_restores_weights_warns_of_the_unused_average(
+    tiny_images,
+):
+    X, y = tiny_images
+    estimator = DenseNetClassifier(**DENSE, early_stopping=True, ema_momentum=0.9)
+    with pytest.warns(UserWarning, match="restore_best_weights=False"):
+        estimator.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        estimator.set_params(restore_best_weights=False).fit(X, y)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0, -0.5, "high"])
+def test_ema_momentum_outside_zero_to_one_is_refused(tiny_images, momentum):
+    with pytest.raises(ValueError, match="ema_momentum"):
+        DenseNetClassifier(**DENSE, ema_momentum=momentum).fit(*tiny_images)

@@ -221,7 +221,13 @@ def default_learning_rate(optimizer):
 
 
 def make_optimizer(
-    optimizer, learning_rate, momentum, schedule, decay_steps, warmup_steps=0
+    optimizer,
+    learning_rate,
+    momentum,
+    schedule,
+    decay_steps,
+    warmup_steps=0,
+    ema_momentum=None,
 ):
     """A new Keras optimizer with a constant or cosine-restarts schedule,
     after a linear warm-up of ``warmup_steps`` steps.
@@ -229,10 +235,15 @@ def make_optimizer(
     ``optimizer`` is our name for one of Keras's, a Keras optimizer class, or
     an instance, which is copied from its config: every fit gets fresh
     moment estimates. ``learning_rate=None`` keeps the optimizer's own rate.
+    ``ema_momentum`` switches on Keras's moving average of the weights
+    (``use_ema``), which each ``model.fit`` call copies into the weights at
+    its end; ``None`` keeps the optimizer's own setting.
     """
     cls, config = _optimizer_class_and_config(optimizer)
     if learning_rate is not None:
         config["learning_rate"] = learning_rate
+    if ema_momentum is not None:
+        config |= {"use_ema": True, "ema_momentum": float(ema_momentum)}
     if optimizer == "sgd":
         config["momentum"] = momentum
     if schedule == "cosine" or warmup_steps:
@@ -303,6 +314,7 @@ def compile_model(
     decay_steps,
     warmup_steps=0,
     label_smoothing=0.0,
+    ema_momentum=None,
     loss=None,
     metrics=None,
 ):
@@ -313,7 +325,13 @@ def compile_model(
     """
     model.compile(
         optimizer=make_optimizer(
-            optimizer, learning_rate, momentum, lr_schedule, decay_steps, warmup_steps
+            optimizer,
+            learning_rate,
+            momentum,
+            lr_schedule,
+            decay_steps,
+            warmup_steps,
+            ema_momentum,
         ),
         loss=make_loss(label_smoothing) if loss is None else copy.deepcopy(loss),
         # A metric object, not the string "accuracy", and the optimizer's slots
