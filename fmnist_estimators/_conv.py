@@ -98,11 +98,13 @@ PRESETS |= {
 # epochs underfit more than they overfit. Chosen on a validation sixth of the
 # training set: pooled early 93.53 % against 93.27 % for "fast"; dropout 0.1
 # 93.70 % and 93.66 % (seeds 0, 1) against 93.58 % and 93.31 % at 0.2, 93.04 %
-# at 0.
+# at 0. Label smoothing 0.1, at no cost in time: 93.65 % and 93.68 % against
+# 93.61 % and 93.54 % (seeds 0, 1).
 PRESETS["fast_plus"] = {
     **PRESETS["fast"],
     "pool_before_activation": True,
     "conv_dropout": 0.1,
+    "label_smoothing": 0.1,
     "epochs": 10,
 }
 # The "best_cpu" network for digits in a budget of about 3 F: shifts but no

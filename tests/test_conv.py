@@ -109,12 +109,18 @@ def test_grouped_preset_architecture():
     assert model.count_params() == convs + batch_norms + 4096 * 256 + 2570
 
 
-def test_fast_plus_is_fast_pooled_early_with_more_epochs_and_less_dropout():
+def test_fast_plus_is_fast_pooled_early_with_more_epochs_less_dropout_smoothed():
     fast, plus = CONVNET_PRESETS["fast"], CONVNET_PRESETS["fast_plus"]
     changed = {key for key in fast | plus if fast.get(key) != plus.get(key)}
-    assert changed == {"pool_before_activation", "epochs", "conv_dropout"}
+    assert changed == {
+        "pool_before_activation",
+        "epochs",
+        "conv_dropout",
+        "label_smoothing",
+    }
     assert plus["pool_before_activation"] and plus["epochs"] > fast["epochs"]
     assert 0 < plus["conv_dropout"] < fast["conv_dropout"]
+    assert plus["label_smoothing"] == 0.1
 
 
 def test_digit_presets_never_mirror():
