@@ -57,6 +57,21 @@ def load(dataset="fashion", *, n_train=None, n_test=None):
     return X[:n_train], y[:n_train], X_test[:n_test], y_test[:n_test]
 
 
+def validation_splitter():
+    """One stratified split of the training set: 10,000 images (a sixth) to
+    validate, the same for ``accuracy.py --validation`` and ``--dense-study``
+    and ``bench_svd.py --validation``."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    return StratifiedShuffleSplit(n_splits=1, test_size=1 / 6, random_state=0)
+
+
+def validation_split(X, y):
+    """Training and validation images and labels of :func:`validation_splitter`."""
+    train, val = next(validation_splitter().split(X, y))
+    return X[train], y[train], X[val], y[val]
+
+
 def timed(function, *args, **kwargs):
     """Wall-clock seconds of ``function(*args, **kwargs)``."""
     start = time.perf_counter()

@@ -49,6 +49,8 @@ from _common import (
     load,
     timed,
     train_by_epoch,
+    validation_split,
+    validation_splitter,
     write_report,
 )
 
@@ -135,20 +137,6 @@ def measure_f(quick):
     accuracy = float(estimator.score(X_test, y_test))
     print(f"F = {f_s:.1f} s (fast preset, {len(X)} images, test {accuracy:.4f})")
     return {"F_s": round(f_s, 2), "test_accuracy": round(accuracy, 4), "n": len(X)}
-
-
-def validation_splitter():
-    """One stratified split of the training set: 10,000 images (a sixth) to
-    validate, the same for ``--validation`` and ``--dense-study``."""
-    from sklearn.model_selection import StratifiedShuffleSplit
-
-    return StratifiedShuffleSplit(n_splits=1, test_size=1 / 6, random_state=0)
-
-
-def validation_split(X, y):
-    """Training and validation images and labels of :func:`validation_splitter`."""
-    train, val = next(validation_splitter().split(X, y))
-    return X[train], y[train], X[val], y[val]
 
 
 def one_fit(estimator, X, y, X_test, y_test, scored="test"):

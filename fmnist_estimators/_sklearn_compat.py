@@ -25,6 +25,7 @@ def _missing(name, error):
 
 try:  # parameter validation, as scikit-learn's own estimators declare it
     from sklearn.utils._param_validation import (
+        HasMethods,
         Interval,
         InvalidParameterError,
         StrOptions,
@@ -128,6 +129,7 @@ except ImportError:  # pragma: no cover - public fallback, same checks
 __all__ = [
     "BASE_SEARCH_CONSTRAINTS",
     "BaseSearchCV",
+    "HasMethods",
     "Interval",
     "InvalidParameterError",
     "StrOptions",

@@ -48,12 +48,14 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._mirror import MirrorAugmentedClassifier
 from ._sklearn_compat import Interval, fit_context, validate_params
 from ._subspace import SVDSubspaceClassifier
 from ._svc import FastPredictSVC
 
 __all__ = [
     "FastPredictSVC",
+    "MirrorAugmentedClassifier",
     "PatchPCAFeatures",
     "make_patch_pca_svc_pipeline",
     "make_pca_svc_pipeline",
