@@ -34,8 +34,8 @@ class MirrorAugmentedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     ``augmentation="shift_flip"``, for a model without one, such as the
     classical pipelines of :mod:`fmnist_estimators.classical`. Predictions
     are those of the fitted estimator on the images as given. Mirroring
-    suits garments, not digits or text. The fit sees twice the images: an
-    RBF SVC's fit time grows about fourfold.
+    suits garments, not digits or text. The fit sees twice the images: the
+    patch-PCA pipeline's RBF SVC took 5.2 to 5.6 times as long.
 
     Parameters
     ----------
@@ -66,7 +66,8 @@ class MirrorAugmentedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     See Also
     --------
     fmnist_estimators.classical.make_patch_pca_svc_pipeline : The strongest
-        classical model, which this augments by a few tenths of a percent.
+        classical model, which mirror images raised by 0.22 points on the
+        test set (93.70 % against 93.48 %).
 
     Examples
     --------
