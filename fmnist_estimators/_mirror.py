@@ -66,8 +66,8 @@ class MirrorAugmentedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     See Also
     --------
     fmnist_estimators.classical.make_patch_pca_svc_pipeline : The strongest
-        classical model, which mirror images raised by 0.22 points on the
-        test set (93.70 % against 93.48 %).
+        classical model; with mirror images its test accuracy moved by
+        +0.22 and -0.05 points (two seeds), within the seed-to-seed spread.
 
     Examples
     --------
