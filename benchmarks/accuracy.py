@@ -9,7 +9,10 @@ the ``partial_fit`` calls: it includes each call's recomputation of batch
 norm's statistics (a fraction of a second to ~1 s), which one ``fit`` pays
 once, so it slightly overstates the time of one ``fit``; ``--one-fit`` trains
 with one ``fit`` instead (the way F itself is timed) and scores only the final
-network. Test evaluation is not counted. Every choice behind a configuration
+network; a network trained with ``augmentation`` is then also scored with
+each ``test_time_augmentation`` whose views it trained on (the same network:
+the differences are the views' alone), into ``by_test_time_augmentation``.
+Test evaluation is not counted. Every choice behind a configuration
 was made on training data (cross-validation or a validation split); the test
 set is only reported.
 
@@ -139,19 +142,53 @@ def measure_f(quick):
     return {"F_s": round(f_s, 2), "test_accuracy": round(accuracy, 4), "n": len(X)}
 
 
+# The test-time augmentations a network trained with each augmentation saw.
+TTA_SEEN = {
+    "shift": [None, "shift"],
+    "shift_flip": [None, "flip", "shift", "shift_flip"],
+}
+
+
 def one_fit(estimator, X, y, X_test, y_test, scored="test"):
-    """Train ``estimator`` with one ``fit``, as F is timed; its one row."""
+    """Train ``estimator`` with one ``fit``, as F is timed; its one row.
+
+    A network trained with ``augmentation`` is also scored with each
+    test-time augmentation of views it trained on: the same network, so the
+    differences are those of the views alone (predict time, not fit time).
+    """
     train_s = timed(estimator.fit, X, y)
     accuracy = float(estimator.score(X_test, y_test))
     print(f"  one fit {train_s:8.1f} s  {scored} accuracy {accuracy:.4f}", flush=True)
-    return [
-        {
-            "epoch": estimator.n_iter_,
-            "train_s": round(train_s, 2),
-            "test_accuracy": round(accuracy, 4),
-            "train_loss": round(estimator.history_["loss"][-1], 4),
+    row = {
+        "epoch": estimator.n_iter_,
+        "train_s": round(train_s, 2),
+        "test_accuracy": round(accuracy, 4),
+        "train_loss": round(estimator.history_["loss"][-1], 4),
+    }
+    kinds = TTA_SEEN.get(getattr(estimator, "augmentation", None))
+    if kinds:
+        row["by_test_time_augmentation"] = tta_scores(estimator, kinds, X_test, y_test)
+    return [row]
+
+
+def tta_scores(estimator, kinds, X_test, y_test):
+    """Accuracy and predict seconds of the fitted ``estimator`` per
+    ``test_time_augmentation`` in ``kinds``; its own setting is restored."""
+    own, scores = estimator.test_time_augmentation, {}
+    for kind in kinds:
+        estimator.set_params(test_time_augmentation=kind)
+        start = time.perf_counter()
+        accuracy = float(estimator.score(X_test, y_test))
+        seconds = time.perf_counter() - start
+        scores[str(kind)] = {
+            "accuracy": round(accuracy, 4),
+            "predict_s": round(seconds, 1),
         }
-    ]
+        print(
+            f"    test_time_augmentation={kind!r:13s} {accuracy:.4f} ({seconds:.1f} s)"
+        )
+    estimator.set_params(test_time_augmentation=own)
+    return scores
 
 
 def train(

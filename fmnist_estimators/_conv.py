@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
-from ._images import flip_views, image_shape
+from ._images import image_shape, test_time_views
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
 from ._sklearn_compat import Interval, StrOptions
@@ -207,12 +207,17 @@ class ConvNetClassifier(BaseKerasClassifier):
         part of it is on the image. ``0`` turns it off. Inactive at predict
         time. See :ref:`augmentation` in the user guide.
 
-    test_time_augmentation : {"flip"} or None, default=None
-        ``"flip"``: ``predict_proba`` averages the probabilities of each image
-        and of its mirror image (twice the prediction time). Only for a
-        network trained with ``augmentation="shift_flip"``: Fashion-MNIST's
-        shoes all face one way, and a network that never saw them mirrored
-        misreads them; predict warns otherwise. Not for digits.
+    test_time_augmentation : {"flip", "shift", "shift_flip"} or None, default=None
+        ``predict_proba`` averages the probabilities of several views of
+        each image: with ``"flip"`` the image and its mirror image (twice the
+        prediction time), with ``"shift"`` the image and its eight shifts by
+        at most one pixel along each axis (nine times), with ``"shift_flip"``
+        those nine and their mirror images (eighteen times). Only for a
+        network trained on such views (``augmentation="shift_flip"``, or
+        ``"shift"`` for ``"shift"``): Fashion-MNIST's shoes all face one way,
+        and a network that never saw them mirrored misreads them; predict
+        warns otherwise. Mirror images are not for digits. See
+        :ref:`augmentation` in the user guide.
 
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of the images when
@@ -274,7 +279,7 @@ class ConvNetClassifier(BaseKerasClassifier):
         ],
         "augmentation": [StrOptions({"shift", "shift_flip"}), None],
         "cutout": [Interval(Integral, 0, None, closed="left")],
-        "test_time_augmentation": [StrOptions({"flip"}), None],
+        "test_time_augmentation": [StrOptions({"flip", "shift", "shift_flip"}), None],
         "image_shape": ["array-like", None],
     }
 
@@ -413,7 +418,9 @@ class ConvNetClassifier(BaseKerasClassifier):
     def _test_time_views(self, X):
         if self.test_time_augmentation is None:
             return [X]
-        return flip_views(X, self._network_input_shape, self.augmentation)
+        return test_time_views(
+            X, self._network_input_shape, self.test_time_augmentation, self.augmentation
+        )
 
     def _network_builder(self, phase=None):
         from ._keras._layers import conv_net

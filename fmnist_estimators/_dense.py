@@ -3,7 +3,7 @@
 from numbers import Integral, Real
 
 from ._docstrings import fill_doc
-from ._images import flip_views, image_shape
+from ._images import image_shape, test_time_views
 from ._keras._names import ACTIVATIONS, INITIALIZERS
 from ._network import BaseKerasClassifier, int_tuple
 from ._sklearn_compat import Interval, StrOptions
@@ -59,11 +59,13 @@ class DenseNetClassifier(BaseKerasClassifier):
         not know that neighbouring pixels are neighbours; shifted copies
         teach it, and it can train longer before it overfits.
 
-    test_time_augmentation : {"flip"} or None, default=None
-        ``"flip"``: ``predict_proba`` averages the probabilities of each image
-        and of its mirror image (twice the prediction time). Only for a
-        network trained with ``augmentation="shift_flip"`` (see
-        :class:`ConvNetClassifier`); predict warns otherwise. Not for
+    test_time_augmentation : {"flip", "shift", "shift_flip"} or None, default=None
+        ``predict_proba`` averages the probabilities of several views of
+        each image: the image and its mirror image (``"flip"``), its eight
+        shifts by at most one pixel (``"shift"``), or both (``"shift_flip"``:
+        eighteen views), as :class:`ConvNetClassifier`'s. Only for a network
+        trained on such views (``augmentation="shift_flip"``, or ``"shift"``
+        for ``"shift"``); predict warns otherwise. Mirror images are not for
         digits.
 
     learning_rate : float, default=0.002
@@ -118,7 +120,7 @@ class DenseNetClassifier(BaseKerasClassifier):
         ],
         "l2": [Interval(Real, 0, None, closed="left")],
         "augmentation": [StrOptions({"shift", "shift_flip"}), None],
-        "test_time_augmentation": [StrOptions({"flip"}), None],
+        "test_time_augmentation": [StrOptions({"flip", "shift", "shift_flip"}), None],
     }
 
     def __init__(
@@ -222,4 +224,6 @@ class DenseNetClassifier(BaseKerasClassifier):
     def _test_time_views(self, X):
         if self.test_time_augmentation is None:
             return [X]
-        return flip_views(X, self._augmented_shape(), self.augmentation)
+        return test_time_views(
+            X, self._augmented_shape(), self.test_time_augmentation, self.augmentation
+        )

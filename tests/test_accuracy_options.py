@@ -9,7 +9,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
-from fmnist_estimators._images import flip_horizontal
+from fmnist_estimators._images import ONE_PIXEL_SHIFTS, flip_horizontal, shift_image
 
 DENSE = dict(hidden_layer_sizes=(16,), epochs=1, batch_size=64, random_state=0)
 CONV = dict(filters=(4,), dense_units=(8,), epochs=1, batch_size=64, random_state=0)
@@ -212,6 +212,68 @@ def test_flip_test_time_augmentation_warns_unless_trained_on_mirrors(make, tiny_
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mirrored.predict(X)
+
+
+def test_shift_image_moves_pixels_and_repeats_the_edge():
+    images = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)
+    X, shape = images.reshape(2, -1), (4, 5, 3)
+    down = shift_image(X, shape, 1, 0).reshape(images.shape)
+    assert_array_equal(down[:, 1:], images[:, :-1])
+    assert_array_equal(down[:, 0], images[:, 0])  # the edge row, repeated
+    left = shift_image(X, shape, 0, -1).reshape(images.shape)
+    assert_array_equal(left[:, :, :-1], images[:, :, 1:])
+    assert_array_equal(left[:, :, -1], images[:, :, -1])
+    assert_array_equal(shift_image(X, shape, 0, 0), X)
+    assert shift_image(X, shape, 1, 0).dtype == X.dtype
+
+
+@pytest.mark.parametrize("kind", ["shift", "shift_flip"])
+@pytest.mark.parametrize(
+    "estimator",
+    [DenseNetClassifier(**DENSE), ConvNetClassifier(**CONV)],
+    ids=["dense", "conv"],
+)
+def test_shift_test_time_augmentation_averages_the_shifted_views(
+    kind, estimator, tiny_images
+):
+    X, y = tiny_images
+    estimator.set_params(augmentation="shift_flip").fit(X, y)
+    shape = (28, 28, 1)
+    views = [X] + [shift_image(X, shape, *move) for move in ONE_PIXEL_SHIFTS]
+    if kind == "shift_flip":
+        views += [flip_horizontal(view, shape) for view in views]
+    by_hand = np.mean([estimator.predict_proba(view) for view in views], axis=0)
+    estimator.set_params(test_time_augmentation=kind)
+    averaged = estimator.predict_proba(X)
+    assert_allclose(averaged, by_hand / by_hand.sum(axis=1, keepdims=True), rtol=1e-6)
+    # Not the plain prediction: the views differ.
+    estimator.set_params(test_time_augmentation=None)
+    assert np.abs(estimator.predict_proba(X) - averaged).max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "augmentation, kind, unseen",
+    [
+        (None, "shift", "shifted images"),
+        ("shift", "shift_flip", "mirror images"),
+        (None, "shift_flip", "mirror images and shifted images"),
+        ("shift", "shift", None),
+        ("shift_flip", "shift_flip", None),
+    ],
+)
+def test_test_time_views_warn_when_the_network_never_saw_them(
+    augmentation, kind, unseen, tiny_images
+):
+    X, y = tiny_images
+    estimator = ConvNetClassifier(**CONV, augmentation=augmentation).fit(X, y)
+    estimator.set_params(test_time_augmentation=kind)
+    if unseen is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            estimator.predict(X)
+    else:
+        with pytest.warns(UserWarning, match=f"those of its {unseen}, but"):
+            estimator.predict(X)
 
 
 def test_test_time_augmentation_is_validated(tiny_images):
