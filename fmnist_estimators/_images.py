@@ -1,5 +1,6 @@
 """Image-array input shared by every estimator (no TensorFlow here)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -87,7 +88,8 @@ def shift_image(X, shape, rows, columns):
 
 
 def test_time_views(X, shape, kind, augmentation):
-    """``X`` and its other views for test-time augmentation ``kind``.
+    """``X`` and its other views for test-time augmentation ``kind``, one
+    at a time (an iterator).
 
     ``"flip"``: the image and its mirror image. ``"shift"``: the image and
     its eight shifts by at most one pixel along each axis. ``"shift_flip"``:
@@ -114,9 +116,13 @@ def test_time_views(X, shape, kind, augmentation):
             "the average can cost accuracy. Train with "
             "augmentation='shift_flip', or set test_time_augmentation=None."
         )
-    views = [X]
-    if shift:
-        views += [shift_image(X, shape, *move) for move in ONE_PIXEL_SHIFTS]
-    if mirror:
-        views += [flip_horizontal(view, shape) for view in views]
-    return views
+    return _views(X, shape, ONE_PIXEL_SHIFTS if shift else (), mirror)
+
+
+def _views(X, shape, moves, mirror):
+    # One view at a time: eighteen copies of a large X at once could exhaust
+    # the memory that one prediction needs.
+    for view in itertools.chain([X], (shift_image(X, shape, *move) for move in moves)):
+        yield view
+        if mirror:
+            yield flip_horizontal(view, shape)

@@ -185,7 +185,8 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
 
     def _test_time_views(self, X):
         """Versions of validated 2-D ``X`` whose probabilities predict_proba
-        averages: ``X`` alone, or more with test-time augmentation."""
+        averages, an iterable: ``X`` alone, or more with test-time
+        augmentation."""
         return [X]
 
     # -- data -------------------------------------------------------------------
