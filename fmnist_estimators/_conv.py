@@ -80,11 +80,13 @@ PRESETS |= {
     # of "fast" on 60,000 images): 17 epochs instead of 30, no dropout in the
     # convolutional blocks (a short run underfits: validation accuracy 94.7 %
     # instead of 94.3 % after 18 epochs), label smoothing, and each image
-    # averaged with its mirror image at predict time.
+    # averaged at predict time with its shifts by one pixel and their mirror
+    # images (on a validation sixth, seed 0: 94.67 % against 94.52 % with
+    # the mirror image alone and 94.38 % with neither).
     "best_cpu": {
         **PRESETS["grouped_small"],
         "conv_dropout": 0.0,
-        "test_time_augmentation": "flip",
+        "test_time_augmentation": "shift_flip",
         "label_smoothing": 0.1,
         "epochs": 17,
     },
