@@ -87,6 +87,11 @@ def shift_image(X, shape, rows, columns):
     return moved.reshape(n_samples, -1)
 
 
+# The test_time_augmentation settings whose views an augmentation short of
+# "shift_flip" trains on (None: none but the image itself).
+_TRAINED_ON = {"shift": "None or 'shift'"}
+
+
 def test_time_views(X, shape, kind, augmentation):
     """``X`` and its other views for test-time augmentation ``kind``, one
     at a time (an iterator).
@@ -114,7 +119,8 @@ def test_time_views(X, shape, kind, augmentation):
             f"network trained with augmentation={augmentation!r}: it misreads "
             "views it never saw (Fashion-MNIST's shoes all face one way), and "
             "the average can cost accuracy. Train with "
-            "augmentation='shift_flip', or set test_time_augmentation=None."
+            "augmentation='shift_flip', or ask only for views it trained on: "
+            f"test_time_augmentation={_TRAINED_ON.get(augmentation, 'None')}."
         )
     return _views(X, shape, ONE_PIXEL_SHIFTS if shift else (), mirror)
 

@@ -272,8 +272,11 @@ def test_test_time_views_warn_when_the_network_never_saw_them(
             warnings.simplefilter("error")
             estimator.predict(X)
     else:
-        with pytest.warns(UserWarning, match=f"those of its {unseen}, but"):
+        with pytest.warns(UserWarning, match=f"those of its {unseen}, but") as w:
             estimator.predict(X)
+        # The way out names the settings this network did train for.
+        wanted = "None or 'shift'" if augmentation == "shift" else "None"
+        assert f"test_time_augmentation={wanted}." in str(w[0].message)
 
 
 def test_test_time_augmentation_is_validated(tiny_images):
