@@ -108,16 +108,18 @@ def test_time_views(X, shape, kind, augmentation):
     mirror = kind in ("flip", "shift_flip")
     shift = kind in ("shift", "shift_flip")
     unseen = []
-    if mirror and augmentation != "shift_flip":
+    mirror_unseen = mirror and augmentation != "shift_flip"
+    if mirror_unseen:
         unseen.append("mirror images")
     if shift and augmentation not in ("shift", "shift_flip"):
         unseen.append("shifted images")
     if unseen:
+        why = " (Fashion-MNIST's shoes all face one way)" if mirror_unseen else ""
         warn_user(
             f"test_time_augmentation={kind!r} averages each image's "
             f"probabilities with those of its {' and '.join(unseen)}, but the "
             f"network trained with augmentation={augmentation!r}: it misreads "
-            "views it never saw (Fashion-MNIST's shoes all face one way), and "
+            f"views it never saw{why}, and "
             "the average can cost accuracy. Train with "
             "augmentation='shift_flip', or ask only for views it trained on: "
             f"test_time_augmentation={_TRAINED_ON.get(augmentation, 'None')}."
