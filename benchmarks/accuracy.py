@@ -58,6 +58,7 @@ from _common import (
 )
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
+from fmnist_estimators._images import TRAINED_VIEWS
 from fmnist_estimators.studies import get_study
 
 # name -> (data set, what it is, estimator factory taking random_state)
@@ -142,13 +143,6 @@ def measure_f(quick):
     return {"F_s": round(f_s, 2), "test_accuracy": round(accuracy, 4), "n": len(X)}
 
 
-# The test-time augmentations a network trained with each augmentation saw.
-TTA_SEEN = {
-    "shift": [None, "shift"],
-    "shift_flip": [None, "flip", "shift", "shift_flip"],
-}
-
-
 def one_fit(estimator, X, y, X_test, y_test, scored="test"):
     """Train ``estimator`` with one ``fit``, as F is timed; its one row.
 
@@ -165,8 +159,8 @@ def one_fit(estimator, X, y, X_test, y_test, scored="test"):
         "test_accuracy": round(accuracy, 4),
         "train_loss": round(estimator.history_["loss"][-1], 4),
     }
-    kinds = TTA_SEEN.get(getattr(estimator, "augmentation", None))
-    if kinds:
+    kinds = TRAINED_VIEWS.get(getattr(estimator, "augmentation", None), ())
+    if len(kinds) > 1:
         row["by_test_time_augmentation"] = tta_scores(estimator, kinds, X_test, y_test)
     return [row]
 

@@ -87,9 +87,13 @@ def shift_image(X, shape, rows, columns):
     return moved.reshape(n_samples, -1)
 
 
-# The test_time_augmentation settings whose views an augmentation short of
-# "shift_flip" trains on (None: none but the image itself).
-_TRAINED_ON = {"shift": "None or 'shift'"}
+# The test_time_augmentation settings whose views each augmentation trains
+# the network on (None: the image itself only).
+TRAINED_VIEWS = {
+    None: (None,),
+    "shift": (None, "shift"),
+    "shift_flip": (None, "flip", "shift", "shift_flip"),
+}
 
 
 def test_time_views(X, shape, kind, augmentation):
@@ -107,11 +111,12 @@ def test_time_views(X, shape, kind, augmentation):
     """
     mirror = kind in ("flip", "shift_flip")
     shift = kind in ("shift", "shift_flip")
+    trained = TRAINED_VIEWS[augmentation]
     unseen = []
-    mirror_unseen = mirror and augmentation != "shift_flip"
+    mirror_unseen = mirror and "flip" not in trained
     if mirror_unseen:
         unseen.append("mirror images")
-    if shift and augmentation not in ("shift", "shift_flip"):
+    if shift and "shift" not in trained:
         unseen.append("shifted images")
     if unseen:
         why = " (Fashion-MNIST's shoes all face one way)" if mirror_unseen else ""
@@ -122,7 +127,7 @@ def test_time_views(X, shape, kind, augmentation):
             f"views it never saw{why}, and "
             "the average can cost accuracy. Train with "
             "augmentation='shift_flip', or ask only for views it trained on: "
-            f"test_time_augmentation={_TRAINED_ON.get(augmentation, 'None')}."
+            f"test_time_augmentation={' or '.join(map(repr, trained))}."
         )
     return _views(X, shape, ONE_PIXEL_SHIFTS if shift else (), mirror)
 
