@@ -142,7 +142,7 @@ def keep_memory_growth():
     search's) sets a reference that a fit on the full data then exceeds.
     Leaving costs the search its resident models and a new worker its
     TensorFlow import: a search of 18 short fits on 60,000 images, after one
-    on 300, took 9.1-11.5 s where workers left, 6.2-6.9 s where none did
+    on 300, took 9.1-11.5 s where workers left, 6.2-7.3 s where none did
     (``docs/user_guide/searching.rst``). The bound is a
     private name of loky (as vendored by joblib), read by the worker loop at
     every check; where a joblib lacks it, nothing changes. The pool's idle
