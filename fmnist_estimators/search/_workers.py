@@ -143,10 +143,10 @@ def keep_memory_growth():
     Leaving costs the search its resident models and a new worker its
     TensorFlow import: a search of 18 short fits on 60,000 images, after one
     on 300, took 9.1-11.5 s where workers left, 6.2-7.3 s where none did
-    (``docs/user_guide/searching.rst``). The bound is a
-    private name of loky (as vendored by joblib), read by the worker loop at
-    every check; where a joblib lacks it, nothing changes. The pool's idle
-    timeout still ends the workers and frees their memory.
+    (``docs/user_guide/searching.rst``). The bound is a private name of loky
+    (as vendored by joblib), read by the worker loop at every check; where
+    a joblib lacks it, nothing changes. The pool's idle timeout still ends
+    the workers and frees their memory.
     """
     from joblib.externals.loky import process_executor
 
