@@ -7,8 +7,6 @@ and epochs, on every kind of worker pool; one test trains real networks.
 
 import itertools
 import os
-import time
-import warnings
 
 import numpy as np
 import pytest
@@ -219,45 +217,6 @@ def test_async_workers_keep_no_model_after_the_search(toy):
         # Each worker runs its tasks in order: after the search's clean-up.
         held = [pool.submit(len, _workers._resident, slot=s) for s in (0, 1)]
     assert [future.result() for future in held] == [0, 0]
-
-
-# Memory a worker holds on purpose, as its resident models are (test below).
-_ballast = []
-
-
-def hold(n_bytes):
-    """In a worker: allocate ``n_bytes`` and keep them (None frees them)."""
-    _ballast.clear()
-    if n_bytes is not None:
-        _ballast.append(np.ones(n_bytes, dtype=np.uint8))
-        # loky checks a worker's memory at most once a second.
-        time.sleep(1.2)
-    return os.getpid()
-
-
-def test_workers_outgrow_their_first_task_without_leaving():
-    # With psutil, loky ends a worker that holds 300 MB more than after its
-    # first task, as if it leaked (and warns); the search's workers keep
-    # models on purpose, and a first task on a few images is common.
-    pytest.importorskip("psutil")
-    for executors in _workers._processes.values():  # fresh workers
-        for executor in executors:
-            executor.shutdown(wait=True)
-    _workers._processes.clear()
-    # Recorded from every thread: loky warns from its manager thread.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with worker_pool(2) as (pool, _):
-
-            def each_worker(function, *args):
-                return [pool.submit(function, *args, slot=s).result() for s in (0, 1)]
-
-            first = each_worker(os.getpid)
-            grown = each_worker(hold, 400 * 2**20)
-            later = each_worker(os.getpid)
-            freed = each_worker(hold, None)
-    assert first == grown == later == freed
-    assert not [w for w in caught if "worker stopped" in str(w.message)]
 
 
 def test_a_free_worker_takes_its_own_models_first():

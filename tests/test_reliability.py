@@ -1,11 +1,13 @@
 """Faults, persistence and determinism: what a long search must survive."""
 
 import os
+import time
 import warnings
 
 import joblib
 import numpy as np
 import pytest
+from joblib.externals import loky
 from joblib.externals.loky.process_executor import TerminatedWorkerError
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV
@@ -18,6 +20,8 @@ from fmnist_estimators import (
     SVDSubspaceClassifier,
 )
 from fmnist_estimators.datasets import load_fashion_mnist_sample
+from fmnist_estimators.search import _workers
+from fmnist_estimators.search._workers import worker_pool
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +236,81 @@ def test_warnings_from_repeated_fits_stay_quiet(sample):
         warnings.simplefilter("error")
         for seed in range(3):
             DenseNetClassifier((8,), epochs=1, random_state=seed).fit(X, y)
+
+
+# Memory a worker holds on purpose, as resident models and TensorFlow's
+# buffers are (tests below).
+_ballast = []
+
+
+def _hold(n_bytes):
+    """In a worker: allocate ``n_bytes`` and keep them (None frees them)."""
+    _ballast.clear()
+    if n_bytes is not None:
+        _ballast.append(np.ones(n_bytes, dtype=np.uint8))
+        # loky checks a worker's memory at most once a second.
+        time.sleep(1.2)
+    return os.getpid()
+
+
+def _fit_first(X, y):
+    """A worker's first task as a search on a few images gives it."""
+    DenseNetClassifier((8,), epochs=1, random_state=0).fit(X, y)
+    return os.getpid()
+
+
+def _pids_while_growing(first_task, *args):
+    """PIDs of a fresh loky worker (as joblib's) across 400 MB of growth."""
+    executor = loky.ProcessPoolExecutor(1)
+    try:
+        return [
+            executor.submit(first_task, *args).result(),
+            executor.submit(_hold, 400 * 2**20).result(),
+            executor.submit(os.getpid).result(),
+        ]
+    finally:
+        executor.shutdown(wait=True)
+
+
+def test_joblib_workers_that_fitted_a_network_outgrow_their_first_task(sample):
+    # With psutil, loky ends a worker that holds 300 MB more than after its
+    # first task, as if it leaked. TensorFlow's buffers grow that much on a
+    # network's first fit on the full data, so GridSearchCV's workers (joblib's
+    # executor, which the package does not create) were replaced, with a
+    # warning, when a search on the full data followed one on a few images.
+    pytest.importorskip("psutil")
+    with warnings.catch_warnings(record=True):  # the control's own warning
+        warnings.simplefilter("always")
+        control = _pids_while_growing(os.getpid)
+    if control[0] == control[-1]:
+        pytest.skip("this joblib's loky does not end workers that grow")
+    X, y = sample
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # from every thread: loky's manager too
+        pids = _pids_while_growing(_fit_first, X[:40], y[:40])
+    assert pids[0] == pids[1] == pids[2]
+    assert not [w for w in caught if "worker stopped" in str(w.message)]
+
+
+def test_search_workers_outgrow_their_first_task_without_leaving():
+    # The asynchronous search's own workers keep models of any estimator on
+    # purpose, and a first task on a few images is common.
+    pytest.importorskip("psutil")
+    for executors in _workers._processes.values():  # fresh workers
+        for executor in executors:
+            executor.shutdown(wait=True)
+    _workers._processes.clear()
+    # Recorded from every thread: loky warns from its manager thread.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with worker_pool(2) as (pool, _):
+
+            def each_worker(function, *args):
+                return [pool.submit(function, *args, slot=s).result() for s in (0, 1)]
+
+            first = each_worker(os.getpid)
+            grown = each_worker(_hold, 400 * 2**20)
+            later = each_worker(os.getpid)
+            freed = each_worker(_hold, None)
+    assert first == grown == later == freed
+    assert not [w for w in caught if "worker stopped" in str(w.message)]

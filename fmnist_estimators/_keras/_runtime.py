@@ -1,4 +1,4 @@
-"""TensorFlow's process set-up: a quiet import, thread pools.
+"""TensorFlow's process set-up: a quiet import, thread pools, memory growth.
 
 The first module of the wing to import TensorFlow; every other one imports
 it from here (``from ._runtime import tf``), so that the import is quiet
@@ -8,6 +8,8 @@ whichever module comes first, unpickling included.
 import os
 import sys
 from contextlib import contextmanager
+
+from .._worker_memory import keep_memory_growth
 
 
 @contextmanager
@@ -82,12 +84,17 @@ def configure_tensorflow():
     TensorFlow ignores it (and threadpoolctl), so two workers on two cores would
     each start two compute threads and fight. The pools can only be sized before
     TensorFlow's runtime starts, which is why this runs before the first model.
-    ``FMNIST_ESTIMATORS_TF_THREADS`` overrides the count.
+    ``FMNIST_ESTIMATORS_TF_THREADS`` overrides the count. Once per process,
+    it also lets a loky worker's memory grow (:func:`keep_memory_growth`).
     """
     global _CONFIGURED
     if _CONFIGURED:
         return
     _CONFIGURED = True
+    # In a joblib worker (GridSearchCV's, cross_validate's), TensorFlow's
+    # buffers grow once on the first fit on the full data; loky would end the
+    # worker as leaking if its first task was a fit on a few images.
+    keep_memory_growth()
     # Each fit builds a new model, so TensorFlow's "retracing" warning fires in
     # every search; it is about the user's own tf.functions, not ours.
     tf.get_logger().setLevel("ERROR")

@@ -25,7 +25,6 @@ import contextlib
 import functools
 import itertools
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -34,10 +33,11 @@ from joblib import cpu_count, effective_n_jobs
 from joblib.externals import loky
 from joblib.parallel import ParallelBackendBase, get_active_backend
 
+from .._worker_memory import keep_memory_growth
+
 __all__ = [
     "SharedFile",
     "clear_resident",
-    "keep_memory_growth",
     "keep_resident",
     "load_shared",
     "take_resident",
@@ -122,6 +122,9 @@ def _process_pool(n_workers):
             for executor in executors:
                 executor.shutdown(wait=False)
         _processes.clear()
+        # Set before the first task: these workers keep models of any
+        # estimator resident on purpose, not only networks (which lift the
+        # bound themselves when they first fit).
         _processes[key] = [
             loky.ProcessPoolExecutor(
                 1, timeout=_IDLE_SECONDS, env=env, initializer=keep_memory_growth
@@ -129,29 +132,6 @@ def _process_pool(n_workers):
             for _ in range(n_workers)
         ]
     return _processes[key]
-
-
-def keep_memory_growth():
-    """In a worker: let it grow without loky taking it for a memory leak.
-
-    Where psutil is installed, a loky worker measures its memory after its
-    first task and leaves once it holds 300 MB more, with a warning ("A
-    worker stopped while some jobs were given to the executor ... memory
-    leak"). These workers grow by design: they keep the models of the search
-    resident, and a first task on a few images (a trial search, or another
-    search's) sets a reference that a fit on the full data then exceeds.
-    Leaving costs the search its resident models and a new worker its
-    TensorFlow import: a search of 18 short fits on 60,000 images, after one
-    on 300, took 9.1-11.5 s where workers left, 6.2-7.3 s where none did
-    (``docs/user_guide/searching.rst``). The bound is a private name of loky
-    (as vendored by joblib), read by the worker loop at every check; where
-    a joblib lacks it, nothing changes. The pool's idle timeout still ends
-    the workers and frees their memory.
-    """
-    from joblib.externals.loky import process_executor
-
-    if hasattr(process_executor, "_MAX_MEMORY_LEAK_SIZE"):
-        process_executor._MAX_MEMORY_LEAK_SIZE = sys.maxsize
 
 
 class _FuturesPool:
