@@ -123,6 +123,20 @@ def test_fast_plus_is_fast_pooled_early_with_more_epochs_less_dropout_smoothed()
     assert plus["label_smoothing"] == 0.1
 
 
+def test_best_cpu_pools_early_and_digits_best_keeps_its_measured_pooling():
+    # Built, not trained: the order of each block's layers is the change.
+    pooled = ["Conv2D", "MaxPooling2D", "FusedBatchNormalization", "Activation"]
+    late = ["Conv2D", "FusedBatchNormalization", "Activation", "MaxPooling2D"]
+    for name, block in [("best_cpu", pooled), ("digits_best", late)]:
+        build, params = ConvNetClassifier.from_preset(name)._network_builder()
+        types = [
+            type(layer).__name__ for layer in build((28, 28, 1), 10, **params).layers
+        ]
+        start = types.index("Conv2D")
+        assert types[start : start + 4] == block, name
+        assert types.count("MaxPooling2D") == 3
+
+
 def test_digit_presets_never_mirror():
     # A mirrored digit is another symbol or none: shifts only in training, and
     # no mirror-image averaging at predict time.
