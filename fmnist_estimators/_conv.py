@@ -76,7 +76,7 @@ PRESETS = {
 }
 # Derived presets: a base preset's parameters with a few changed.
 PRESETS |= {
-    # grouped_small trained for a fixed budget of about 7 F (F: the fit time
+    # grouped_small trained for a fixed budget of about 5 F (F: the fit time
     # of "fast" on 60,000 images): 17 epochs instead of 30, no dropout in the
     # convolutional blocks (a short run underfits: validation accuracy 94.7 %
     # instead of 94.3 % after 18 epochs), label smoothing, and each image
@@ -84,7 +84,7 @@ PRESETS |= {
     # images (on a validation sixth, seed 0: 94.67 % against 94.52 % with
     # the mirror image alone and 94.38 % with neither). Each block pools its
     # last convolution before that convolution's batch norm and ReLU, as
-    # "fast_plus" does: 0.89 of the epoch time, 94.73 % on that validation
+    # "fast_plus" does: 0.89-0.91 of the epoch time, 94.73 % on that validation
     # sixth against 94.67 % pooling at the end of the block.
     "best_cpu": {
         **PRESETS["grouped_small"],
