@@ -2,7 +2,9 @@
 
 from functools import partial
 
+import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import estimator_checks_generator
 
@@ -82,11 +84,26 @@ _NETWORK_WEIGHTS = {
     ),
 }
 
+# The networks compute in float32 and predict_proba returns float64, for
+# which the check's tolerance is 1e-7 relative: one float32 rounding step
+# (up to 1.2e-7 relative). Where a row lands in a batch can change that last
+# step: seen once for KerasModelClassifier in a full parallel run on a
+# 2-core Intel Xeon with AVX-512 (0.28861 against 0.28861002), never alone.
+# test_networks_ignore_row_order checks the property at float32 rounding.
+_NETWORKS = {
+    **_NETWORK_WEIGHTS,
+    "check_methods_sample_order_invariance": (
+        "float32 arithmetic against the 1e-7 of float64 output: a row's "
+        "place in a batch can change its last rounding step "
+        "(test_networks_ignore_row_order checks it at float32 tolerance)"
+    ),
+}
+
 # Checks an estimator cannot pass, each with the reason.
 EXPECTED_FAILURES = {
-    "ConvNetClassifier": _NETWORK_WEIGHTS,
-    "DenseNetClassifier": _NETWORK_WEIGHTS,
-    "KerasModelClassifier": _NETWORK_WEIGHTS,
+    "ConvNetClassifier": _NETWORKS,
+    "DenseNetClassifier": _NETWORKS,
+    "KerasModelClassifier": _NETWORKS,
     "PretrainedNetClassifier": {
         **_NETWORK_WEIGHTS,
         "check_methods_subset_invariance": (
@@ -151,3 +168,19 @@ def _check_id(obj):
 @pytest.mark.parametrize("estimator, check", list(_checks()), ids=_check_id)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "name", ["ConvNetClassifier", "DenseNetClassifier", "KerasModelClassifier"]
+)
+def test_networks_ignore_row_order(name, tiny_images):
+    # check_methods_sample_order_invariance's property, at the tolerance of
+    # float32 arithmetic through a few layers instead of float64's 1e-7:
+    # anything a row's neighbours changed (batch statistics at predict time,
+    # rows mixed up) would differ by far more.
+    X, y = tiny_images
+    estimator = getattr(fe, name)(**FAST_PARAMS[name]).fit(X, y)
+    order = np.random.default_rng(0).permutation(len(X))
+    proba = estimator.predict_proba(X)
+    assert_allclose(estimator.predict_proba(X[order]), proba[order], rtol=1e-5)
+    assert_allclose(estimator.predict(X[order]), estimator.predict(X)[order])
