@@ -139,3 +139,46 @@ def _views(X, shape, moves, mirror):
         yield view
         if mirror:
             yield flip_horizontal(view, shape)
+
+
+# Whitening's floor on each eigenvalue (airbench's 5e-4 for pixels in [0, 1]):
+# the directions of least variance are amplified at most 1/sqrt(5e-4) ≈ 45×,
+# not by the inverse of an eigenvalue that is nearly zero.
+WHITENING_EPS = 5e-4
+
+
+def whitening_filters(images, size, *, scale=1.0, n_images=5_000, seed=None):
+    """Convolution filters that whiten the ``size`` x ``size`` patches of
+    ``images``, and their negatives: a Keras kernel (size, size, channels,
+    2 * size * size * channels).
+
+    Each filter is an eigenvector of the patches' (uncentred) covariance,
+    divided by the square root of its eigenvalue plus ``WHITENING_EPS``: on
+    these images the filters' outputs are uncorrelated, each of variance
+    ``eigenvalue / (eigenvalue + WHITENING_EPS)`` (nearly 1). The negatives
+    keep both signs of each output through a ReLU. ``images`` are
+    (n, height, width, channels) arrays of unscaled pixels, multiplied by
+    ``scale``; up to ``n_images`` of them (drawn with ``seed``) are used.
+    """
+    n = images.shape[0]
+    if n > n_images:
+        rows = np.random.default_rng(seed).choice(n, n_images, replace=False)
+        images = images[np.sort(rows)]
+    dim = size * size * images.shape[-1]
+    cov, count = np.zeros((dim, dim)), 0
+    # In chunks: the patches of 5,000 images at once would take hundreds of MB.
+    for start in range(0, images.shape[0], 500):
+        chunk = images[start : start + 500].astype(np.float64) * scale
+        windows = np.lib.stride_tricks.sliding_window_view(
+            chunk, (size, size), axis=(1, 2)
+        )
+        # (n, rows, cols, channels, size, size) -> rows of (size, size,
+        # channels) patches, the order of a Keras kernel's first three axes.
+        patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, dim)
+        cov += patches.T @ patches
+        count += patches.shape[0]
+    values, vectors = np.linalg.eigh(cov / max(count - 1, 1))
+    values = np.clip(values, 0.0, None)
+    scaled = vectors / np.sqrt(values + WHITENING_EPS)
+    kernel = np.concatenate([scaled, -scaled], axis=1)
+    return kernel.reshape(size, size, images.shape[-1], 2 * dim).astype(np.float32)

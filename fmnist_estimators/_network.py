@@ -173,6 +173,11 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         """What builds the network, beyond ``_network_builder``'s arguments."""
         return {}
 
+    def _initialize_weights(self, model, inputs):
+        """Set the weights of a new phase's ``model`` that come from its
+        training ``inputs`` (prepared images, or a frozen part's features)
+        rather than from an initializer; none by default."""
+
     def _feature_extractor(self):
         """Model from raw images to the features of a ``"features"`` phase."""
         raise NotImplementedError(
@@ -618,6 +623,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
             X[np.zeros(n_classes, dtype=int)].astype(np.float32), np.arange(n_classes)
         )
         engine.set_params(warm_start=True)
+        self._initialize_weights(engine.model_, X)
         self.keras_classifier_ = engine
         self._optimizer_settings_ = self._optimizer_settings()
         self._phase_name = phase.name

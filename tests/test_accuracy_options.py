@@ -1,5 +1,6 @@
 """Tests of the training options that buy accuracy: label smoothing,
-augmentation of the dense network, cutout, test-time augmentation."""
+augmentation of the dense network, cutout, a whitened first layer, test-time
+augmentation."""
 
 import pickle
 import warnings
@@ -9,7 +10,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
-from fmnist_estimators._images import ONE_PIXEL_SHIFTS, flip_horizontal, shift_image
+from fmnist_estimators._images import (
+    ONE_PIXEL_SHIFTS,
+    WHITENING_EPS,
+    flip_horizontal,
+    shift_image,
+    whitening_filters,
+)
 
 DENSE = dict(hidden_layer_sizes=(16,), epochs=1, batch_size=64, random_state=0)
 CONV = dict(filters=(4,), dense_units=(8,), epochs=1, batch_size=64, random_state=0)
@@ -167,6 +174,120 @@ def test_cutout_network_trains_repeats_and_pickles(tiny_images):
 def test_cutout_must_be_a_non_negative_integer(cutout, tiny_images):
     with pytest.raises((ValueError, TypeError), match="cutout"):
         ConvNetClassifier(**CONV, cutout=cutout).fit(*tiny_images)
+
+
+# -- whitening ----------------------------------------------------------------------
+
+
+def _patches(images, size):
+    """Rows of the (size, size, channels) patches of (n, h, w, c) images."""
+    windows = np.lib.stride_tricks.sliding_window_view(images, (size, size), (1, 2))
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(
+        -1, size * size * images.shape[-1]
+    )
+
+
+def _smooth_images(n=300, channels=1, seed=0):
+    # Neighbouring pixels correlated, as in real images: what whitening undoes.
+    rng = np.random.default_rng(seed)
+    noise = rng.random((n, 13, 13, channels))
+    return (noise[:, 1:, 1:] + noise[:, :-1, 1:] + noise[:, 1:, :-1]) / 3
+
+
+@pytest.mark.parametrize("size, channels", [(2, 1), (3, 1), (2, 3)])
+def test_whitening_filters_decorrelate_the_patches(size, channels):
+    images = _smooth_images(channels=channels)
+    kernel = whitening_filters(images, size)
+    dim = size * size * channels
+    assert kernel.shape == (size, size, channels, 2 * dim)
+    weights = kernel.reshape(dim, 2 * dim).astype(np.float64)
+    assert_array_equal(weights[:, dim:], -weights[:, :dim])
+    patches = _patches(images, size)
+    before = patches.T @ patches / (len(patches) - 1)
+    outputs = patches @ weights[:, :dim]
+    after = outputs.T @ outputs / (len(patches) - 1)
+    # Each output's variance is eigenvalue / (eigenvalue + eps); the pixels
+    # were strongly correlated, the outputs are not (float32 filters: the
+    # products keep about 7 significant digits).
+    values = np.linalg.eigvalsh(before)
+    assert np.abs(before - np.diag(np.diag(before))).max() > 0.1 * before.max()
+    assert_allclose(
+        np.sort(np.diag(after)), values / (values + WHITENING_EPS), rtol=1e-4
+    )
+    assert np.abs(after - np.diag(np.diag(after))).max() < 1e-4
+
+
+def test_whitening_kernel_is_laid_out_as_keras_convolves():
+    import keras
+
+    images = _smooth_images(n=4, channels=2).astype(np.float32)
+    kernel = whitening_filters(images, 2)
+    layer = keras.layers.Conv2D(kernel.shape[-1], 2, use_bias=False)
+    layer.build(images.shape)
+    layer.set_weights([kernel])
+    convolved = np.asarray(layer(images)).reshape(-1, kernel.shape[-1])
+    expected = _patches(images, 2) @ kernel.reshape(-1, kernel.shape[-1])
+    # Outputs of order 10 (pixels up to 1 times filters up to 1/sqrt(eps)),
+    # summed over 8 float32 products.
+    assert_allclose(convolved, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_whitening_filters_draw_their_images_with_the_seed():
+    images = _smooth_images(n=200)
+    one = whitening_filters(images, 2, n_images=50, seed=0)
+    assert_array_equal(one, whitening_filters(images, 2, n_images=50, seed=0))
+    assert not np.array_equal(one, whitening_filters(images, 2, n_images=50, seed=1))
+    # Below n_images every image counts, whatever the seed.
+    assert_array_equal(
+        whitening_filters(images, 2, seed=0), whitening_filters(images, 2, seed=1)
+    )
+
+
+def test_whitening_network_keeps_the_filters_of_its_first_training_images(
+    tiny_images,
+):
+    from fmnist_estimators._keras._layers import whitening_layer
+
+    X, y = tiny_images
+    plain = ConvNetClassifier(**CONV).fit(X, y)
+    assert whitening_layer(plain.model_) is None
+    white = ConvNetClassifier(**CONV, whitening=2).fit(X, y)
+    layer = whitening_layer(white.model_)
+    assert not layer.trainable
+    expected = whitening_filters(X.reshape(-1, 28, 28, 1), 2, scale=1 / 255)
+    assert_allclose(layer.get_weights()[0], expected, rtol=1e-6)
+    assert plain.history_["loss"] != white.history_["loss"]
+    # Trained on, but never changed by training or by a continued fit.
+    white.partial_fit(X[::-1], y[::-1])
+    assert_allclose(whitening_layer(white.model_).get_weights()[0], expected, rtol=1e-6)
+    restored = pickle.loads(pickle.dumps(white))
+    assert_array_equal(restored.predict_proba(X), white.predict_proba(X))
+    once, twice = (ConvNetClassifier(**CONV, whitening=2).fit(X, y) for _ in "12")
+    assert_array_equal(once.predict_proba(X), twice.predict_proba(X))
+
+
+def test_whitening_comes_from_the_training_part_of_a_validation_split(tiny_images):
+    from fmnist_estimators._keras._layers import whitening_layer
+
+    X, y = tiny_images
+    clf = ConvNetClassifier(
+        **CONV, whitening=2, early_stopping=True, validation_fraction=0.5
+    ).fit(X, y)
+    filters = whitening_layer(clf.model_).get_weights()[0]
+    everything = whitening_filters(X.reshape(-1, 28, 28, 1), 2, scale=1 / 255)
+    assert not np.allclose(filters, everything, rtol=1e-3)
+
+
+@pytest.mark.parametrize("whitening", [-1, 2.5, "2"])
+def test_whitening_must_be_a_non_negative_integer(whitening, tiny_images):
+    with pytest.raises((ValueError, TypeError), match="whitening"):
+        ConvNetClassifier(**CONV, whitening=whitening).fit(*tiny_images)
+
+
+def test_whitening_patches_must_fit_in_the_image(tiny_images):
+    X, y = tiny_images
+    with pytest.raises(ValueError, match="whitening=29 .* 28 x 28"):
+        ConvNetClassifier(**CONV, whitening=29).fit(X, y)
 
 
 # -- test-time augmentation ---------------------------------------------------------

@@ -279,6 +279,35 @@ class Cutout(keras.layers.Layer):
         return {**super().get_config(), "size": self.size, "seed": self.seed}
 
 
+WHITENING = "whitening"
+
+
+def _whitening(x, size, channels, activation):
+    # Zeros until the estimator sets the filters; frozen, so the blocks learn
+    # from decorrelated patches from the first step (airbench's first layer).
+    x = keras.layers.Conv2D(
+        2 * size * size * channels,
+        size,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="zeros",
+        trainable=False,
+        name=WHITENING,
+    )(x)
+    return keras.layers.Activation(activation)(x)
+
+
+def whitening_layer(model):
+    """The frozen whitening convolution of a :func:`conv_net` ``model``,
+    looked for in the models nested in it too; ``None`` if it has none."""
+    for layer in model.layers:
+        if layer.name == WHITENING:
+            return layer
+        if isinstance(layer, keras.Model) and (found := whitening_layer(layer)):
+            return found
+    return None
+
+
 def conv_net(
     input_shape,
     n_classes,
@@ -302,15 +331,23 @@ def conv_net(
     kernel_initializer,
     augmentation,
     cutout=0,
+    whitening=0,
     pixel_scale=1.0,
     seed=None,
 ):
-    """Convolutional blocks (convs, pooling, dropout), then a dense head."""
+    """Convolutional blocks (convs, pooling, dropout), then a dense head.
+
+    With ``whitening``, a frozen convolution of that size comes first (see
+    :func:`whitening_layer`); the estimator sets its filters from the
+    training images, once the network is built.
+    """
     next_seed = seed_source(seed)
     inputs = keras.Input(shape=input_shape)
     x = scale_pixels(inputs, pixel_scale)
     x = _augment(x, augmentation, next_seed) if augmentation else x
     x = Cutout(cutout, seed=next_seed())(x) if cutout else x
+    if whitening:
+        x = _whitening(x, whitening, input_shape[-1], conv_activation)
     pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}
     # Pooling a block's last convolution before its batch norm and activation
     # leaves them a quarter of the values (2x2 pooling); max pooling commutes
