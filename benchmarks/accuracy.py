@@ -71,7 +71,7 @@ CONFIGURATIONS = {
     "fast_plus": (
         "fashion",
         'ConvNetClassifier.from_preset("fast_plus"): "fast" pooled before '
-        "batch norm, 10 epochs, block dropout 0.1, label smoothing 0.1, in "
+        "batch norm and whitened, block dropout 0.1, label smoothing 0.1, in "
         "about 1 F",
         lambda seed: ConvNetClassifier.from_preset("fast_plus", random_state=seed),
     ),

@@ -109,16 +109,16 @@ def test_grouped_preset_architecture():
     assert model.count_params() == convs + batch_norms + 4096 * 256 + 2570
 
 
-def test_fast_plus_is_fast_pooled_early_with_more_epochs_less_dropout_smoothed():
+def test_fast_plus_is_fast_pooled_early_whitened_less_dropout_smoothed():
     fast, plus = CONVNET_PRESETS["fast"], CONVNET_PRESETS["fast_plus"]
     changed = {key for key in fast | plus if fast.get(key) != plus.get(key)}
     assert changed == {
         "pool_before_activation",
-        "epochs",
+        "whitening",
         "conv_dropout",
         "label_smoothing",
     }
-    assert plus["pool_before_activation"] and plus["epochs"] > fast["epochs"]
+    assert plus["pool_before_activation"] and plus["whitening"] == 2
     assert 0 < plus["conv_dropout"] < fast["conv_dropout"]
     assert plus["label_smoothing"] == 0.1
 
