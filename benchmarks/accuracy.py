@@ -34,6 +34,7 @@ Usage::
     python benchmarks/accuracy.py mnist_cnn mnist_dense  # several
     python benchmarks/accuracy.py --dense-study          # the dense search
     python benchmarks/accuracy.py --list
+    python benchmarks/accuracy.py fast_plus_x3 --validation --one-fit  # ensemble
     python benchmarks/accuracy.py --plot
     python benchmarks/accuracy.py best_cpu --validation --set conv_dropout=0.0
     python benchmarks/accuracy.py fast --quick           # smoke run, ~1 min
@@ -44,6 +45,7 @@ import os
 import sys
 import time
 
+import numpy as np
 from _common import (
     RESULTS_DIR,
     accuracy_runs,
@@ -56,6 +58,7 @@ from _common import (
     validation_splitter,
     write_report,
 )
+from sklearn.ensemble import VotingClassifier
 
 from fmnist_estimators import ConvNetClassifier, DenseNetClassifier
 from fmnist_estimators._images import TRAINED_VIEWS
@@ -74,6 +77,13 @@ CONFIGURATIONS = {
         "batch norm and whitened, block dropout 0.1, label smoothing 0.1, in "
         "about 1 F",
         lambda seed: ConvNetClassifier.from_preset("fast_plus", random_state=seed),
+    ),
+    "fast_plus_x3": (
+        "fashion",
+        'three ConvNetClassifier.from_preset("fast_plus") networks (seeds '
+        "3N, 3N+1, 3N+2) averaged by scikit-learn's VotingClassifier"
+        '(voting="soft"), in about 3 F',
+        lambda seed: ensemble("fast_plus", 3, seed),
     ),
     "grouped_small": (
         "fashion",
@@ -130,6 +140,35 @@ MNIST_DENSE = dict(
     epochs=30,
 )
 
+
+def ensemble(preset, n_members, seed):
+    """``n_members`` networks of ``preset``, seeds ``n_members * seed + i``,
+    their probabilities averaged: scikit-learn's soft voting, fitted one
+    member after the other (each member's fit uses every core)."""
+    return VotingClassifier(
+        [
+            (
+                f"seed{n_members * seed + i}",
+                ConvNetClassifier.from_preset(
+                    preset, random_state=n_members * seed + i
+                ),
+            )
+            for i in range(n_members)
+        ],
+        voting="soft",
+    )
+
+
+def unfitted_networks(estimator):
+    """The networks ``estimator`` will fit: itself, or an ensemble's members."""
+    return [net for _, net in getattr(estimator, "estimators", [(None, estimator)])]
+
+
+def networks(estimator):
+    """The fitted networks of ``estimator``: itself, or an ensemble's members."""
+    return getattr(estimator, "estimators_", [estimator])
+
+
 YLIM = {"fashion": (88, 95), "mnist": (98, 100)}
 
 
@@ -153,16 +192,38 @@ def one_fit(estimator, X, y, X_test, y_test, scored="test"):
     train_s = timed(estimator.fit, X, y)
     accuracy = float(estimator.score(X_test, y_test))
     print(f"  one fit {train_s:8.1f} s  {scored} accuracy {accuracy:.4f}", flush=True)
+    members = networks(estimator)
     row = {
-        "epoch": estimator.n_iter_,
+        "epoch": members[0].n_iter_,
         "train_s": round(train_s, 2),
         "test_accuracy": round(accuracy, 4),
-        "train_loss": round(estimator.history_["loss"][-1], 4),
+        "train_loss": round(members[0].history_["loss"][-1], 4),
     }
+    if len(members) > 1:
+        row["members_accuracy"] = member_scores(estimator, X_test, y_test)
     kinds = TRAINED_VIEWS.get(getattr(estimator, "augmentation", None), ())
     if len(kinds) > 1:
         row["by_test_time_augmentation"] = tta_scores(estimator, kinds, X_test, y_test)
     return [row]
+
+
+def member_scores(estimator, X_test, y_test):
+    """Accuracy of each member of a soft-voting ensemble alone, and of each
+    ensemble of its first k members (k >= 2), from the same predictions."""
+    classes, proba = estimator.classes_, []
+    scores = {}
+    for (name, _), member in zip(estimator.estimators, estimator.estimators_):
+        proba.append(member.predict_proba(X_test))
+        labels = estimator.le_.inverse_transform(
+            member.classes_[np.argmax(proba[-1], 1)]
+        )
+        scores[name] = round(float(np.mean(labels == y_test)), 4)
+        if len(proba) > 1:
+            mean = np.mean(proba, axis=0)
+            labels = classes[np.argmax(mean, axis=1)]
+            scores[f"first {len(proba)}"] = round(float(np.mean(labels == y_test)), 4)
+    print(f"    members and first-k ensembles: {scores}")
+    return scores
 
 
 def tta_scores(estimator, kinds, X_test, y_test):
@@ -202,12 +263,17 @@ def train(
     if validation:
         X, y, X_test, y_test = validation_split(X, y)
     estimator = make(seed)
-    if epochs:
-        estimator.set_params(epochs=epochs)
+    if len(unfitted_networks(estimator)) > 1 and not whole:
+        sys.exit(f"{name} is an ensemble: it trains with --one-fit only.")
+    for member in unfitted_networks(estimator):
+        if epochs:
+            member.set_params(epochs=epochs)
+        if overrides:
+            member.set_params(**overrides)
     if overrides:
-        estimator.set_params(**overrides)
         description += f", with {overrides}"
-    print(f"{name} (seed {seed}): {description}; {estimator.epochs} epochs")
+    epochs_now = unfitted_networks(estimator)[0].epochs
+    print(f"{name} (seed {seed}): {description}; {epochs_now} epochs")
     scored = "validation" if validation else "test"
     trainer = one_fit if whole else train_by_epoch
     rows = trainer(estimator, X, y, X_test, y_test, scored=scored)
@@ -218,7 +284,7 @@ def train(
         "dataset": dataset,
         "random_state": seed,
         "params": {k: repr(v) for k, v in params.items()},
-        "parameters": estimator.model_.count_params(),
+        "parameters": sum(net.model_.count_params() for net in networks(estimator)),
         "n_train": len(X),
         "n_test": len(X_test),
         "evaluated_on": "validation split" if validation else "test set",

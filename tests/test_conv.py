@@ -2,9 +2,11 @@
 
 import pickle
 
+import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone, is_classifier
+from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from fmnist_estimators import CONVNET_PRESETS, ConvNetClassifier
@@ -286,3 +288,27 @@ def test_pickle_round_trip_with_augmentation_and_batch_norm(tiny_images):
     estimator = ConvNetClassifier(**params).fit(X, y)
     restored = pickle.loads(pickle.dumps(estimator))
     assert_array_equal(restored.predict_proba(X), estimator.predict_proba(X))
+
+
+def test_soft_voting_ensemble_averages_the_networks(tiny_images):
+    # Several networks averaged the way the presets page shows it:
+    # scikit-learn's soft voting over members that differ only by seed. The
+    # members train on the ensemble's label codes, so string labels check
+    # that their probability columns line up with the ensemble's classes.
+    X, y = tiny_images
+    labels = np.array([f"class {k}" for k in y])
+    ensemble = VotingClassifier(
+        [(f"net{i}", ConvNetClassifier(**dict(FAST, random_state=i))) for i in (0, 1)],
+        voting="soft",
+    ).fit(X.reshape(-1, 28, 28), labels)
+    members = [net.predict_proba(X.reshape(-1, 28, 28)) for net in ensemble.estimators_]
+    assert not np.allclose(members[0], members[1])  # the seeds differ
+    proba = ensemble.predict_proba(X.reshape(-1, 28, 28))
+    assert_allclose(proba, np.mean(members, axis=0), rtol=1e-6)
+    assert_array_equal(
+        ensemble.predict(X.reshape(-1, 28, 28)), ensemble.classes_[proba.argmax(1)]
+    )
+    assert set(ensemble.classes_) == set(labels)
+    restored = pickle.loads(pickle.dumps(ensemble))
+    assert_allclose(restored.predict_proba(X.reshape(-1, 28, 28)), proba, rtol=1e-6)
+    assert clone(ensemble).set_params(net1__epochs=3).estimators[1][1].epochs == 3
