@@ -296,19 +296,18 @@ def test_soft_voting_ensemble_averages_the_networks(tiny_images):
     # members train on the ensemble's label codes, so string labels check
     # that their probability columns line up with the ensemble's classes.
     X, y = tiny_images
+    X = X.reshape(-1, 28, 28)
     labels = np.array([f"class {k}" for k in y])
     ensemble = VotingClassifier(
         [(f"net{i}", ConvNetClassifier(**dict(FAST, random_state=i))) for i in (0, 1)],
         voting="soft",
-    ).fit(X.reshape(-1, 28, 28), labels)
-    members = [net.predict_proba(X.reshape(-1, 28, 28)) for net in ensemble.estimators_]
+    ).fit(X, labels)
+    members = [net.predict_proba(X) for net in ensemble.estimators_]
     assert not np.allclose(members[0], members[1])  # the seeds differ
-    proba = ensemble.predict_proba(X.reshape(-1, 28, 28))
+    proba = ensemble.predict_proba(X)
     assert_allclose(proba, np.mean(members, axis=0), rtol=1e-6)
-    assert_array_equal(
-        ensemble.predict(X.reshape(-1, 28, 28)), ensemble.classes_[proba.argmax(1)]
-    )
+    assert_array_equal(ensemble.predict(X), ensemble.classes_[proba.argmax(1)])
     assert set(ensemble.classes_) == set(labels)
     restored = pickle.loads(pickle.dumps(ensemble))
-    assert_allclose(restored.predict_proba(X.reshape(-1, 28, 28)), proba, rtol=1e-6)
+    assert_allclose(restored.predict_proba(X), proba, rtol=1e-6)
     assert clone(ensemble).set_params(net1__epochs=3).estimators[1][1].epochs == 3
