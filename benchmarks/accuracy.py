@@ -210,18 +210,19 @@ def one_fit(estimator, X, y, X_test, y_test, scored="test"):
 def member_scores(estimator, X_test, y_test):
     """Accuracy of each member of a soft-voting ensemble alone, and of each
     ensemble of its first k members (k >= 2), from the same predictions."""
-    classes, proba = estimator.classes_, []
-    scores = {}
+
+    # The members trained on the ensemble's label codes 0..k-1, so the
+    # ensemble's classes_ label their probability columns as well as its own.
+    def accuracy(proba):
+        labels = estimator.classes_[np.argmax(proba, axis=1)]
+        return round(float(np.mean(labels == y_test)), 4)
+
+    proba, scores = [], {}
     for (name, _), member in zip(estimator.estimators, estimator.estimators_):
         proba.append(member.predict_proba(X_test))
-        labels = estimator.le_.inverse_transform(
-            member.classes_[np.argmax(proba[-1], 1)]
-        )
-        scores[name] = round(float(np.mean(labels == y_test)), 4)
+        scores[name] = accuracy(proba[-1])
         if len(proba) > 1:
-            mean = np.mean(proba, axis=0)
-            labels = classes[np.argmax(mean, axis=1)]
-            scores[f"first {len(proba)}"] = round(float(np.mean(labels == y_test)), 4)
+            scores[f"first {len(proba)}"] = accuracy(np.mean(proba, axis=0))
     print(f"    members and first-k ensembles: {scores}")
     return scores
 
@@ -263,17 +264,17 @@ def train(
     if validation:
         X, y, X_test, y_test = validation_split(X, y)
     estimator = make(seed)
-    if len(unfitted_networks(estimator)) > 1 and not whole:
+    members = unfitted_networks(estimator)
+    if len(members) > 1 and not whole:
         sys.exit(f"{name} is an ensemble: it trains with --one-fit only.")
-    for member in unfitted_networks(estimator):
+    for member in members:
         if epochs:
             member.set_params(epochs=epochs)
         if overrides:
             member.set_params(**overrides)
     if overrides:
         description += f", with {overrides}"
-    epochs_now = unfitted_networks(estimator)[0].epochs
-    print(f"{name} (seed {seed}): {description}; {epochs_now} epochs")
+    print(f"{name} (seed {seed}): {description}; {members[0].epochs} epochs")
     scored = "validation" if validation else "test"
     trainer = one_fit if whole else train_by_epoch
     rows = trainer(estimator, X, y, X_test, y_test, scored=scored)
