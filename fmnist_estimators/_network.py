@@ -77,6 +77,21 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
+def weighted_rows(X, y, weights):
+    """The rows that train: those of positive weight.
+
+    scikeras drops zero-weighted rows before Keras sees them; dropped here
+    first, they are not counted in an epoch's steps, which size the cosine
+    cycle and tell Keras how many batches an epoch has (counted, the cycle
+    would end before reaching zero and Keras would run out of batches), nor
+    in the batch norm statistics recomputed after training.
+    """
+    if weights is None or np.all(weights > 0):
+        return X, y, weights
+    keep = weights > 0
+    return X[keep], y[keep], weights[keep]
+
+
 # Floats a little outside 0-255 are still 8-bit pixels: min-max scaling rounds
 # to 255.00000000000003, cubic interpolation overshoots by a few percent.
 PIXEL_OVERSHOOT = 0.1
@@ -655,6 +670,7 @@ class BaseKerasClassifier(ClassifierMixin, BaseEstimator):
         if validation is not None:
             validation = (self._phase_inputs(phase, validation[0]), validation[1])
         inputs, y, weights, validation = self._split(inputs, y, weights, validation)
+        inputs, y, weights = weighted_rows(inputs, y, weights)
         # A warm start continues the seed sequence instead of replaying it.
         n_done = len(self.history_.get("loss", []))
         with seeded(None if self._seed_ is None else self._seed_ + n_done):

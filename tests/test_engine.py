@@ -237,6 +237,29 @@ def test_zero_weight_on_a_class_makes_it_almost_never_predicted(split):
     assert np.mean(unweighted == 3) > 0.05  # the class is learnable otherwise
 
 
+def test_zero_weighted_images_are_not_counted_in_an_epoch(split):
+    # scikeras drops them: an epoch has the batches of the others, and the
+    # cosine cycle, sized by those batches, ends at zero.
+    import keras
+
+    X, _, y, _ = split
+    weights = np.where(y == 3, 0.0, 1.0)
+    clf = DenseNetClassifier(
+        (16,), epochs=2, batch_size=32, learning_rate=0.002, random_state=0
+    )
+    with warnings.catch_warnings():
+        # Keras warns when an epoch has fewer batches than it was told.
+        warnings.simplefilter("error")
+        clf.fit(X, y, sample_weight=weights)
+    optimizer = clf.model_.optimizer
+    steps = int(np.ceil(np.count_nonzero(weights) / 32))
+    assert int(optimizer.iterations.numpy()) == 2 * steps
+    # The rate of the last step: near zero at the end of the cycle; had the
+    # cycle counted every image, 0.02 of the initial rate.
+    last = keras.ops.convert_to_numpy(optimizer.lr_schedule(2 * steps - 1))
+    assert last < 0.005 * clf.learning_rate
+
+
 def test_class_weight_dict_and_balanced(split):
     X, X_test, y, _ = split
     # Class 4 kept rare: 4 training images of it instead of 40.
