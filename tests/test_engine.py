@@ -260,6 +260,23 @@ def test_zero_weighted_images_are_not_counted_in_an_epoch(split):
     assert last < 0.005 * clf.learning_rate
 
 
+def test_short_fits_run_one_step_per_call_with_the_same_weights(
+    tiny_images, monkeypatch
+):
+    # 200 images, batch 32, 2 epochs: 14 steps, too few to pay for tracing
+    # Keras's loop of steps; the loop trains the same network.
+    from fmnist_estimators._keras import _optimizers
+
+    X, y = tiny_images
+    params = dict(hidden_layer_sizes=(16,), dropout=0.2, epochs=2, random_state=0)
+    short = DenseNetClassifier(batch_size=32, **params).fit(X, y)
+    assert short.model_.steps_per_execution == 1
+    monkeypatch.setattr(_optimizers, "FEW_STEPS", 0)
+    looped = DenseNetClassifier(batch_size=32, **params).fit(X, y)
+    assert looped.model_.steps_per_execution == _optimizers.STEPS_PER_EXECUTION
+    assert_allclose(short.predict_proba(X), looped.predict_proba(X), atol=1e-6)
+
+
 def test_class_weight_dict_and_balanced(split):
     X, X_test, y, _ = split
     # Class 4 kept rare: 4 training images of it instead of 40.
