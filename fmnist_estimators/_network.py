@@ -86,9 +86,11 @@ def weighted_rows(X, y, weights):
     would end before reaching zero and Keras would run out of batches), nor
     in the batch norm statistics recomputed after training.
     """
-    if weights is None or np.all(weights > 0):
+    if weights is None:
         return X, y, weights
     keep = weights > 0
+    if keep.all():
+        return X, y, weights
     return X[keep], y[keep], weights[keep]
 
 
